@@ -1,0 +1,121 @@
+/**
+ * Builds components from Component resources: resolves metadata values, finds the type in the
+ * registry, parses the typed options, initialises within `initTimeout`, and hands the result to
+ * its block. Only the runtime knows both the resources and the blocks.
+ */
+import { createHash } from "node:crypto";
+import type { StateStore } from "../blocks/state/contract.js";
+import { keyPrefixStrategy } from "../blocks/state/key-prefix.js";
+import type { RegisteredStore } from "../blocks/state/state.js";
+import { resolveComponentType } from "../components/registry.js";
+import { lookup, MetadataError, parseMetadata } from "../kit/metadata-schema.js";
+import type { Logger } from "../observability/logger.js";
+import type { ComponentResource } from "../resources/types.js";
+
+export class ComponentInitError extends Error {
+  constructor(
+    readonly component: ComponentResource,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`component ${component.name} (${component.type}) from ${component.origin.file}: ${message}`, options);
+    this.name = "ComponentInitError";
+  }
+}
+
+export interface BuiltComponent {
+  readonly resource: ComponentResource;
+  readonly type: string;
+  readonly version: string;
+  /** A digest of the resource's spec: hot reload rebuilds a component only when it changed. */
+  readonly digest: string;
+  readonly state?: RegisteredStore;
+  close(): Promise<void>;
+}
+
+export interface BuildContext {
+  readonly appId: string;
+  readonly namespace: string;
+  readonly logger: Logger;
+}
+
+export function componentDigest(c: ComponentResource): string {
+  return createHash("sha256")
+    // Templates such as {uuid} render anew on every load: hash what was written, not what it rendered to.
+    .update(JSON.stringify([c.type, c.version, c.metadata.map((m) => [m.name, m.template ?? m.value, m.secretKeyRef]), c.secretStore, c.initTimeoutMs]))
+    .digest("hex");
+}
+
+/** Metadata values by name; secret references cannot resolve until secret stores exist. */
+function resolveMetadata(c: ComponentResource): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of c.metadata) {
+    if (item.secretKeyRef) {
+      throw new ComponentInitError(
+        c,
+        `metadata "${item.name}" uses secretKeyRef {name: ${item.secretKeyRef.name}, key: ${item.secretKeyRef.key}}, but secret stores are not available in this Tandem version; give the value directly or through envRef`,
+      );
+    }
+    out[item.name] = item.value ?? "";
+  }
+  return out;
+}
+
+export async function buildComponent(c: ComponentResource, ctx: BuildContext): Promise<BuiltComponent> {
+  let resolved;
+  try {
+    resolved = resolveComponentType(c.type, c.version);
+  } catch (err) {
+    throw new ComponentInitError(c, err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  const metadata = resolveMetadata(c);
+  const module = await resolved.load();
+  let options;
+  try {
+    options = parseMetadata(module.metadataSchema, metadata);
+  } catch (err) {
+    if (err instanceof MetadataError) throw new ComponentInitError(c, err.message, { cause: err });
+    throw err;
+  }
+  const logger = ctx.logger.child({ component: c.name, type: resolved.type });
+  const init = module.create(options as never, { name: c.name, logger, rawMetadata: metadata });
+  const component = await withTimeout(init, c.initTimeoutMs, () => new ComponentInitError(c, `init timed out after ${c.initTimeoutMs} ms (initTimeout)`)).catch(
+    (err: unknown) => {
+      if (err instanceof ComponentInitError) throw err;
+      throw new ComponentInitError(c, `init failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    },
+  );
+  const base = { resource: c, type: resolved.type, version: resolved.version, digest: componentDigest(c), close: () => component.close() };
+  if (resolved.block === "state") {
+    const store: StateStore = component;
+    try {
+      const keyPrefix = keyPrefixStrategy(lookup(metadata, ["keyPrefix"]), { appId: ctx.appId, storeName: c.name, namespace: ctx.namespace });
+      const actorStateStore = (lookup(metadata, ["actorStateStore"]) ?? "").toLowerCase() === "true";
+      if (actorStateStore) {
+        const f = store.features();
+        if (!f.includes("ETAG") || !f.includes("TRANSACTIONAL")) throw new Error("actorStateStore needs a store with ETAG and TRANSACTIONAL features");
+      }
+      return { ...base, state: { name: c.name, store, keyPrefix, actorStateStore } };
+    } catch (err) {
+      await store.close();
+      throw new ComponentInitError(c, err instanceof Error ? err.message : String(err), { cause: err });
+    }
+  }
+  return base;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(onTimeout()), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -1,0 +1,247 @@
+/**
+ * The composition root: reads Configuration and resources, builds components into their blocks,
+ * starts the API and metrics servers, connects to the app in daprd's start-up order, and owns
+ * hot reload and graceful shutdown.
+ */
+import { rm } from "node:fs/promises";
+import type { Server } from "node:http";
+import { join } from "node:path";
+import { applyApiRules } from "../api/http/api-rules.js";
+import { createHttpApiServer } from "../api/http/server.js";
+import { invokeRoutes } from "../api/http/invoke.js";
+import { sidecarRoutes } from "../api/http/sidecar.js";
+import { stateRoutes } from "../api/http/state.js";
+import type { Route } from "../api/http/router.js";
+import { HealthBlock } from "../blocks/health/health.js";
+import { InvokeBlock } from "../blocks/invoke/invoke.js";
+import { MetadataBlock } from "../blocks/metadata/metadata.js";
+import { StateBlock } from "../blocks/state/state.js";
+import { HttpAppChannel } from "../channels/app-http.js";
+import type { AppChannel } from "../channels/contract.js";
+import { deferred } from "../kit/deferred.js";
+import type { Logger } from "../observability/logger.js";
+import { Metrics } from "../observability/metrics.js";
+import { loadConfiguration } from "../resources/load-configuration.js";
+import { loadResources } from "../resources/load-resources.js";
+import { formatProblem, type ConfigurationResource, type ResourceSet } from "../resources/types.js";
+import { AppHealth } from "./app-health.js";
+import { ComponentSet } from "./component-set.js";
+import { RUNTIME_VERSION, type SidecarConfig } from "./config.js";
+import { StartupError } from "./startup-error.js";
+
+export interface Runtime {
+  readonly config: SidecarConfig;
+  /** Resolves with the exit code once the runtime has stopped. */
+  readonly exited: Promise<number>;
+  shutdown(force?: boolean): void;
+}
+
+const TARGET_INIT = "runtime-init";
+const TARGET_APP = "app-channel";
+
+export async function startRuntime(config: SidecarConfig, logger: Logger): Promise<Runtime> {
+  const started = performance.now();
+  const loadCtx = { appId: config.appId, namespace: config.namespace, env: process.env };
+  const { configuration, problems: configProblems } = await loadConfiguration(config.configFiles, loadCtx);
+  if (configProblems.length > 0) throw new StartupError(`invalid configuration:\n${configProblems.map(formatProblem).join("\n")}`);
+  const loaded = await loadResources(config.resourcesPaths, loadCtx);
+  for (const file of loaded.skipped) logger.warn(`skipping ${file}: resources are read from *.yaml and *.yml files only`);
+  const fatal = loaded.problems.filter((p) => !p.ignorable);
+  for (const p of loaded.problems.filter((x) => x.ignorable)) logger.warn(`ignoring a bad component (ignoreErrors): ${formatProblem(p)}`);
+  if (fatal.length > 0) throw new StartupError(`invalid resources:\n${fatal.map(formatProblem).join("\n")}`);
+
+  const health = new HealthBlock([TARGET_INIT, ...(config.appPort !== undefined ? [TARGET_APP] : [])]);
+  const metrics = config.enableMetrics && configuration.metric.enabled ? new Metrics(config.appId) : undefined;
+  const state = new StateBlock(config.appId);
+  const components = new ComponentSet({ appId: config.appId, namespace: config.namespace, logger, state, metrics, deny: configuration.components.deny });
+  await components.apply(loaded.resources.components, { startup: true });
+
+  let channel: AppChannel | undefined;
+  let appHealth: AppHealth | undefined;
+  const invoke = new InvokeBlock(config.appId, config.namespace, () => channel, () => appHealth?.isHealthy() ?? false);
+  const metadata = new MetadataBlock({
+    appId: config.appId,
+    runtimeVersion: RUNTIME_VERSION,
+    enabledFeatures: () => Object.entries(configuration.features).filter(([, on]) => on).map(([name]) => name),
+    components: () => components.describe(),
+    subscriptions: () => [],
+    httpEndpoints: () => loaded.resources.httpEndpoints.map((e) => e.name),
+    resiliencies: () => loaded.resources.resiliencies.map((r) => r.name),
+    appConnection: () => appConnection(config),
+  });
+
+  const stopping = deferred<number>();
+  const shutdownController = new AbortController();
+  let shuttingDown = false;
+  const routes: Route[] = applyApiRules(
+    [...sidecarRoutes({ appId: config.appId, metadata, health, shutdown: (force) => shutdown(force) }), ...stateRoutes(state), ...invokeRoutes(invoke)],
+    configuration.api.allowed,
+    configuration.api.denied,
+  );
+  const apiLogging = config.enableApiLogging || configuration.logging.apiLogging.enabled;
+  const makeServer = () => createHttpApiServer({
+    routes,
+    maxBodyBytes: config.maxBodyBytes,
+    maxHeaderBytes: config.readBufferBytes,
+    allowedOrigins: config.allowedOrigins,
+    logger: logger.child({ scope: "tandem.runtime.http" }),
+    apiLogging,
+    invoke,
+    ...(config.apiToken !== undefined ? { apiToken: config.apiToken } : {}),
+    ...(metrics ? { metrics } : {}),
+  });
+  const servers: Server[] = [];
+  try {
+    if (config.unixDomainSocket !== undefined) {
+      servers.push(await listenSocket(makeServer(), join(config.unixDomainSocket, `dapr-${config.appId}-http.socket`)));
+    } else {
+      for (const host of config.daprListenAddresses.length > 0 ? config.daprListenAddresses : [undefined]) {
+        servers.push(await listen(makeServer(), config.daprHttpPort, host));
+      }
+    }
+    if (config.daprPublicPort !== undefined) {
+      const publicRoutes = routes.filter((r) => r.group === "healthz" || r.group === "metadata");
+      const publicServer = createHttpApiServer({ routes: publicRoutes, maxBodyBytes: Number.MAX_SAFE_INTEGER, maxHeaderBytes: config.readBufferBytes, allowedOrigins: "", logger, apiLogging: false });
+      servers.push(await listen(publicServer, config.daprPublicPort, config.daprPublicListenAddress));
+    }
+    if (metrics) servers.push(await metrics.listen(config.metricsPort, config.metricsListenAddress));
+  } catch (err) {
+    for (const s of servers) s.close();
+    await components.closeAll();
+    throw new StartupError(`cannot listen: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  health.markOutboundReady();
+  health.markReady(TARGET_INIT);
+  logger.info(`HTTP API listening on port ${config.daprHttpPort}; components loaded: ${components.describe().length}`);
+
+  if (config.appPort !== undefined) {
+    if (config.appProtocol === "grpc" || config.appProtocol === "grpcs") {
+      logger.warn(`app protocol ${config.appProtocol} is not served yet: the sidecar waits for the port but does not call the app`);
+    } else {
+      channel = new HttpAppChannel({
+        protocol: config.appProtocol,
+        address: config.appChannelAddress,
+        port: config.appPort,
+        maxConcurrency: config.appMaxConcurrency,
+        ...(config.appToken !== undefined ? { appToken: config.appToken } : {}),
+      });
+    }
+    const app = channel;
+    void (async () => {
+      const dialer = app ?? new HttpAppChannel({ protocol: "http", address: config.appChannelAddress, port: config.appPort as number, maxConcurrency: -1 });
+      try {
+        logger.info(`waiting for the app on ${config.appChannelAddress}:${config.appPort}`);
+        await dialer.waitForPort(shutdownController.signal);
+      } catch {
+        return; // shutting down
+      } finally {
+        if (!app) await dialer.close();
+      }
+      if (app) {
+        appHealth = new AppHealth(
+          app,
+          config.enableAppHealthCheck
+            ? { path: config.appHealthCheckPath, intervalMs: config.appHealthProbeIntervalMs, timeoutMs: config.appHealthProbeTimeoutMs, threshold: config.appHealthThreshold }
+            : undefined,
+          logger,
+        );
+        appHealth.start();
+      }
+      health.markReady(TARGET_APP);
+      logger.info(`app connected on port ${config.appPort}; sidecar ready in ${Math.round(performance.now() - started)} ms`);
+    })();
+  } else {
+    logger.info(`sidecar ready in ${Math.round(performance.now() - started)} ms (no app port)`);
+  }
+
+  const stopWatching = components.watch(config.resourcesPaths, configuration, loadCtx);
+
+  function shutdown(force = false): void {
+    if (force) {
+      logger.warn("forced shutdown");
+      setTimeout(() => stopping.resolve(1), 100).unref();
+      return;
+    }
+    if (shuttingDown) return;
+    shuttingDown = true;
+    void (async () => {
+      if (config.blockShutdownDurationMs !== undefined && appHealth?.isHealthy()) {
+        logger.info(`shutdown blocked for up to ${config.blockShutdownDurationMs} ms while the app is healthy (--dapr-block-shutdown-duration)`);
+        await blockWhileHealthy(appHealth, config.blockShutdownDurationMs);
+      }
+      logger.info(`graceful shutdown: draining for up to ${config.gracefulShutdownMs} ms`);
+      shutdownController.abort();
+      stopWatching();
+      appHealth?.stop();
+      const drained = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      for (const s of servers) s.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const s of servers) s.closeAllConnections();
+      }, config.gracefulShutdownMs);
+      await drained;
+      clearTimeout(timer);
+      await channel?.close();
+      await components.closeAll();
+      logger.info("stopped");
+      stopping.resolve(0);
+    })();
+  }
+
+  return { config, exited: stopping.promise, shutdown };
+}
+
+async function listenSocket(server: Server, path: string): Promise<Server> {
+  await rm(path, { force: true });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+function listen(server: Server, port: number, host: string | undefined): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve(server);
+    });
+  });
+}
+
+function blockWhileHealthy(appHealth: AppHealth, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    appHealth.onChange((healthy) => {
+      if (!healthy) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+function appConnection(config: SidecarConfig) {
+  if (config.appPort === undefined) return { protocol: config.appProtocol, channelAddress: config.appChannelAddress };
+  return {
+    port: config.appPort,
+    protocol: config.appProtocol,
+    channelAddress: config.appChannelAddress,
+    ...(config.appMaxConcurrency > 0 ? { maxConcurrency: config.appMaxConcurrency } : {}),
+    ...(config.enableAppHealthCheck
+      ? {
+          health: {
+            healthCheckPath: config.appHealthCheckPath,
+            healthProbeInterval: `${config.appHealthProbeIntervalMs / 1000}s`,
+            healthProbeTimeout: `${config.appHealthProbeTimeoutMs}ms`,
+            healthThreshold: config.appHealthThreshold,
+          },
+        }
+      : {}),
+  };
+}
+
+export type { ConfigurationResource, ResourceSet };
