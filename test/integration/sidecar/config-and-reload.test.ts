@@ -75,7 +75,7 @@ test("sidecar - hot reload adds, keeps on a bad file, and removes components", a
     assert.equal(save.status, 204);
 
     writeFileSync(join(dir, "bad.yaml"), "kind: Component\nmetadata: {name: [\n");
-    await waitUntil(async () => sc.output().includes("the running configuration is kept"), sc.exited, 10_000, sc.output);
+    await waitUntil(() => Promise.resolve(sc.output().includes("the running configuration is kept")), sc.exited, 10_000, sc.output);
     assert.deepEqual(await names(), ["mem", "mem2"]);
 
     rmSync(join(dir, "bad.yaml"));
