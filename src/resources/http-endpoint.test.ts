@@ -1,31 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { loadResources } from "./load-resources.js";
-import type { LoadContext, ResourceProblem } from "./types.js";
-
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function dirWith(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "tandem-endpoints-"));
-  dirs.push(dir);
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return dir;
-}
-
-function ctx(over: Partial<LoadContext> = {}): LoadContext {
-  return { appId: "app1", namespace: "", env: {}, ...over };
-}
-
-/** The problems as comparable tuples: [file name, document, field]. */
-function where(problems: readonly ResourceProblem[], dir: string): [string, number | undefined, string | undefined][] {
-  return problems.map((p) => [p.file.startsWith(dir) ? p.file.slice(dir.length + 1) : p.file, p.document, p.field]);
-}
+import { dirWith, loadContext as ctx, where } from "../../test/harness/resource-fixtures.js";
 
 function component(name: string, extra = "", spec = "  type: state.in-memory\n  version: v1\n"): string {
   return `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n${spec}${extra}`;

@@ -1,22 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { loadResources } from "./load-resources.js";
 import type { LoadContext, ResourceProblem } from "./types.js";
-
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function dirWith(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "tandem-resiliency-"));
-  dirs.push(dir);
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return dir;
-}
+import { dirWith } from "../../test/harness/resource-fixtures.js";
 
 const ctx: LoadContext = { appId: "app1", namespace: "", env: {} };
 
