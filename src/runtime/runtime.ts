@@ -14,7 +14,7 @@ import { stateRoutes } from "../api/http/state.js";
 import type { Route } from "../api/http/router.js";
 import { HealthBlock } from "../blocks/health/health.js";
 import { InvokeBlock } from "../blocks/invoke/invoke.js";
-import { MetadataBlock } from "../blocks/metadata/metadata.js";
+import { MetadataBlock, type SubscriptionMetadata } from "../blocks/metadata/metadata.js";
 import { StateBlock } from "../blocks/state/state.js";
 import { HttpAppChannel } from "../channels/app-http.js";
 import type { AppChannel } from "../channels/contract.js";
@@ -64,7 +64,7 @@ export async function startRuntime(config: SidecarConfig, logger: Logger): Promi
     runtimeVersion: RUNTIME_VERSION,
     enabledFeatures: () => Object.entries(configuration.features).filter(([, on]) => on).map(([name]) => name),
     components: () => components.describe(),
-    subscriptions: () => [],
+    subscriptions: () => declarativeSubscriptions(loaded.resources, config.appId),
     httpEndpoints: () => loaded.resources.httpEndpoints.map((e) => e.name),
     resiliencies: () => loaded.resources.resiliencies.map((r) => r.name),
     appConnection: () => appConnection(config),
@@ -222,6 +222,20 @@ function blockWhileHealthy(appHealth: AppHealth, ms: number): Promise<void> {
       }
     });
   });
+}
+
+/** Declarative subscriptions in scope, as the metadata API lists them (rules in evaluation order, default last). */
+function declarativeSubscriptions(resources: ResourceSet, appId: string): SubscriptionMetadata[] {
+  return resources.subscriptions
+    .filter((s) => s.scopes.length === 0 || s.scopes.includes(appId))
+    .map((s) => ({
+      pubsubname: s.pubsubname,
+      topic: s.topic,
+      ...(Object.keys(s.metadata).length > 0 ? { metadata: s.metadata } : {}),
+      ...(s.rules.length > 0 ? { rules: s.rules.map((r) => (r.match ? { match: r.match, path: r.path } : { path: r.path })) } : {}),
+      deadLetterTopic: s.deadLetterTopic ?? "",
+      type: "DECLARATIVE" as const,
+    }));
 }
 
 function appConnection(config: SidecarConfig) {

@@ -11,7 +11,27 @@ before(async () => {
     appId: "coreapp",
     env: { DAPR_API_TOKEN: TOKEN },
     args: ["--max-body-size", "1Ki"],
-    resources: { "mem.yaml": component("mem", "state.in-memory", { actorStateStore: "true" }) },
+    resources: {
+      "mem.yaml": component("mem", "state.in-memory", { actorStateStore: "true" }),
+      "subs.yaml": `apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: {name: orders-sub}
+spec:
+  pubsubname: pubsub
+  topic: orders
+  routes:
+    rules:
+    - {match: 'event.type == "created"', path: /orders/created}
+    default: /orders
+  deadLetterTopic: orders-dead
+---
+apiVersion: dapr.io/v1alpha1
+kind: Subscription
+metadata: {name: elsewhere}
+spec: {pubsubname: pubsub, topic: other, route: /other}
+scopes: [another-app]
+`,
+    },
   });
 });
 after(async () => {
@@ -47,6 +67,15 @@ test("sidecar - metadata lists the app, components with capabilities and extende
   assert.deepEqual(md.components, [{ name: "mem", type: "state.in-memory", version: "v1", capabilities: ["ETAG", "TRANSACTIONAL", "TTL", "QUERY_API", "ACTOR"] }]);
   assert.deepEqual(md.extended, { appCommand: "node app.js", daprRuntimeVersion: md.runtimeVersion });
   assert.deepEqual(md.actorRuntime, { runtimeStatus: "DISABLED", hostReady: false });
+  assert.deepEqual(md.subscriptions, [
+    {
+      pubsubname: "pubsub",
+      topic: "orders",
+      rules: [{ match: 'event.type == "created"', path: "/orders/created" }, { path: "/orders" }],
+      deadLetterTopic: "orders-dead",
+      type: "DECLARATIVE",
+    },
+  ]);
   assert.ok(Array.isArray(md.enabledFeatures) && (md.enabledFeatures as string[]).includes("HotReload"));
 });
 
