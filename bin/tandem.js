@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The published entry: runs the compiled CLI (built by `npm install` through the `prepare` script).
-import "../dist/main.js";
+import "../dist/bundle/main.js";

@@ -46,8 +46,15 @@ const APP_STOP_TIMEOUT_MS = 10_000;
 const SIDECAR_STOP_MARGIN_MS = 10_000;
 const READY_TIMEOUT_MS = 60_000;
 
-/** `node <dist>/main.js` (or `main.ts` when the CLI itself runs from sources under tsx). */
+/**
+ * The sidecar is the same program as this CLI: re-run the entry this process started from
+ * (`bin/tandem.js`, the bundled `dist/bundle/main.js`, or `src/main.ts` under tsx) with `sidecar`.
+ */
 export function sidecarCommand(): { file: string; args: string[] } {
+  const entry = process.argv[1];
+  if (entry !== undefined && /(^|[/\\])(main\.[jt]s|tandem(\.js)?)$/.test(entry)) {
+    return { file: process.execPath, args: [...process.execArgv, entry, "sidecar"] };
+  }
   const js = fileURLToPath(new URL("../main.js", import.meta.url));
   if (existsSync(js)) return { file: process.execPath, args: [js, "sidecar"] };
   const ts = fileURLToPath(new URL("../main.ts", import.meta.url));

@@ -16,7 +16,6 @@ import { HealthBlock } from "../blocks/health/health.js";
 import { InvokeBlock } from "../blocks/invoke/invoke.js";
 import { MetadataBlock, type SubscriptionMetadata } from "../blocks/metadata/metadata.js";
 import { StateBlock } from "../blocks/state/state.js";
-import { HttpAppChannel } from "../channels/app-http.js";
 import type { AppChannel } from "../channels/contract.js";
 import { deferred } from "../kit/deferred.js";
 import type { Logger } from "../observability/logger.js";
@@ -115,6 +114,8 @@ export async function startRuntime(config: SidecarConfig, logger: Logger): Promi
   logger.info(`HTTP API listening on port ${config.daprHttpPort}; components loaded: ${components.describe().length}`);
 
   if (config.appPort !== undefined) {
+    // Loaded only when there is an app: the HTTP client library is the heaviest import at start-up.
+    const { HttpAppChannel } = await import("../channels/app-http.js");
     if (config.appProtocol === "grpc" || config.appProtocol === "grpcs") {
       logger.warn(`app protocol ${config.appProtocol} is not served yet: the sidecar waits for the port but does not call the app`);
     } else {

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { freePorts } from "./ports.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-export const MAIN = join(ROOT, "dist", "main.js");
+export const MAIN = join(ROOT, "dist", "bundle", "main.js");
 
 export interface SidecarOptions {
   readonly appId?: string;
