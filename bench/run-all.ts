@@ -1,0 +1,30 @@
+/**
+ * Every benchmark in sequence: start-up, then state over HTTP. `--quick` runs each one briefly to
+ * check the scripts work (its figures mean nothing).
+ *
+ *   npm run bench                 # build, then the full run (~10 min)
+ *   npm run bench -- --quick      # smoke run (~1 min)
+ */
+import { startupBench } from "./startup.js";
+import { stateHttpBench } from "./state-http.js";
+import { QUICK } from "./lib/results.js";
+
+const benches: [string, () => Promise<boolean>][] = [
+  ["startup", startupBench],
+  ["state-http", stateHttpBench],
+];
+
+const started = performance.now();
+const outcome: string[] = [];
+let crashed = false;
+for (const [name, run] of benches) {
+  try {
+    outcome.push(`${name}: ${(await run()) ? "all targets met" : "target(s) missed — see the verdicts above"}`);
+  } catch (err) {
+    crashed = true;
+    outcome.push(`${name}: FAILED TO RUN — ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+}
+console.log(`\n## Summary${QUICK ? " (quick smoke run)" : ""}, ${((performance.now() - started) / 60_000).toFixed(1)} min\n`);
+for (const line of outcome) console.log(`- ${line}`);
+process.exitCode = crashed ? 1 : 0;
