@@ -106,6 +106,7 @@ function matchParts(c: Compiled, segments: readonly string[]): Record<string, st
 
 /** Query-string unescaping (a `+` is a space), as Go's url.QueryUnescape. */
 function decodeParam(seg: string): string {
+  if (!seg.includes("%") && !seg.includes("+")) return seg;
   try {
     return decodeURIComponent(seg.includes("+") ? seg.replace(/\+/g, " ") : seg);
   } catch {
