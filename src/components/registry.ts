@@ -32,6 +32,14 @@ type AnyEntry = { [B in BlockKind]: Entry<B> }[BlockKind];
 const table: Readonly<Record<string, AnyEntry>> = {
   "state.in-memory": { block: "state", defaultVersion: "v1", versions: { v1: () => import("./state/in-memory.js") } },
   "state.sqlite": { block: "state", defaultVersion: "v1", versions: { v1: () => import("./state/sqlite.js") } },
+  "state.postgresql": {
+    block: "state",
+    defaultVersion: "v1",
+    versions: { v1: () => import("./state/postgresql-v1.js"), v2: () => import("./state/postgresql-v2.js") },
+    aliases: ["state.postgres"],
+  },
+  "state.redis": { block: "state", defaultVersion: "v1", versions: { v1: () => import("./state/redis.js") } },
+  "state.mysql": { block: "state", defaultVersion: "v1", versions: { v1: () => import("./state/mysql.js") } },
 };
 
 export interface ResolvedType {

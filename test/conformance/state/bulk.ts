@@ -59,7 +59,9 @@ export function bulkTests(c: ComponentUnderTest): void {
     if (claims(c, "TTL")) assert.ok((await env.get("s3"))?.metadata?.ttlExpireTime);
     if (claims(c, "ETAG")) {
       const etags = new Set([await env.etag("s1"), await env.etag("s2"), await env.etag("s3"), await env.etag("s1-copy")]);
-      assert.equal(etags.size, 4, "equal values still get distinct etags");
+      // Redis's ETag is the key's version: the first write of every key is 1.
+      if (c.redisEtagRules === true) assert.deepEqual([...etags], ["1"]);
+      else assert.equal(etags.size, 4, "equal values still get distinct etags");
     }
     assert.ok(await env.opened.store.get({ key: `${APP_ID}||s2`, metadata: {} }), "bulk saved keys are prefixed");
     await env.block.save({ storeName: STORE, items: [] });

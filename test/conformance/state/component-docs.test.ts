@@ -3,13 +3,19 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import * as inMemory from "../../../src/components/state/in-memory.js";
+import * as redis from "../../../src/components/state/redis.js";
 import * as sqlite from "../../../src/components/state/sqlite.js";
+import * as postgresqlState from "../../../src/components/state/postgresql-v1.js";
+import * as mysqlState from "../../../src/components/state/mysql.js";
 import { formatDuration } from "../../../src/kit/duration.js";
 import type { Field, MetadataSchema } from "../../../src/kit/metadata-schema.js";
 
 const pages: readonly [string, MetadataSchema][] = [
   ["state.in-memory", inMemory.metadataSchema],
   ["state.sqlite", sqlite.metadataSchema],
+  ["state.postgresql", postgresqlState.metadataSchema],
+  ["state.redis", redis.metadataSchema],
+  ["state.mysql", mysqlState.metadataSchema],
 ];
 
 function expectedRow(name: string, f: Field): string {

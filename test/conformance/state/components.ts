@@ -9,8 +9,11 @@ import { join } from "node:path";
 import type { StateFeature, StateStore } from "../../../src/blocks/state/contract.js";
 import * as inMemory from "../../../src/components/state/in-memory.js";
 import * as sqlite from "../../../src/components/state/sqlite.js";
+import { freshSchema, openMysql } from "./mysql-fixture.js";
 import { parseMetadata } from "../../../src/kit/metadata-schema.js";
 import { silentLogger } from "../../../src/observability/logger.js";
+import { openClusterRedis, openIsolatedRedis } from "./redis-env.js";
+import { freshName, openPostgres } from "./postgres-fixture.js";
 
 export interface OpenedStore {
   readonly store: StateStore;
@@ -35,6 +38,19 @@ export interface ComponentUnderTest {
   readonly durable: boolean;
   /** Behaviours this component skips, by behaviour title, with the reason printed by the runner. */
   readonly skips: Readonly<Record<string, string>>;
+  /**
+   * Redis's ETag rules (semantics.md §1.3) instead of the SQL stores': ETags are per-key integer
+   * versions (a non-integer one is invalid, 400), an ETag on a missing key inserts and deletes
+   * succeed, `last-write` ignores the ETag, and first-write refuses only keys written with first-write
+   * (a plain 500 error, never inside transactions); and a save without `ttlInSeconds` keeps an
+   * existing expiry.
+   */
+  readonly redisEtagRules?: boolean;
+  /**
+   * Stores whose ETag is a number (PostgreSQL v1's `xmin`): an ETag in that format no entry carries
+   * (for the "missing key" cases), and a malformed ETag is invalid (400) rather than a mismatch (409).
+   */
+  readonly numericEtag?: { readonly absent: string };
   open(): Promise<OpenedStore>;
 }
 
@@ -133,6 +149,31 @@ export const components: readonly ComponentUnderTest[] = [
     },
   },
   {
+    // A private MariaDB (Debian's mariadb-server) started once for the suite; each store gets its own schema.
+    name: "state.mysql (MariaDB)",
+    features: ["ETAG", "TRANSACTIONAL", "TTL"],
+    scans: true,
+    bulkGetOrder: "found-first",
+    etagFormat: UUID_V4,
+    durable: true,
+    skips: {},
+    async open() {
+      const metadata = { schemaName: freshSchema(), cleanupInterval: "1h" };
+      let store = await openMysql(metadata);
+      return {
+        get store() {
+          return store;
+        },
+        reopen: async () => {
+          await store.close();
+          store = await openMysql(metadata);
+          return store;
+        },
+        dispose: () => store.close(),
+      };
+    },
+  },
+  {
     // Not a Tandem component: the in-memory store with every optional capability hidden, so the suite
     // also checks the block's per-key fallbacks and that unclaimed capabilities are refused.
     name: "core-only double",
@@ -147,4 +188,66 @@ export const components: readonly ComponentUnderTest[] = [
       return { store, dispose: () => store.close() };
     },
   },
+  {
+    name: "state.redis (single node)",
+    features: ["ETAG", "TRANSACTIONAL", "TTL"],
+    scans: true,
+    bulkGetOrder: "request",
+    etagFormat: /^[1-9]\d*$/,
+    durable: true,
+    redisEtagRules: true,
+    skips: {},
+    open: () => openIsolatedRedis(),
+  },
+  {
+    name: "state.redis (cluster)",
+    features: ["ETAG", "TRANSACTIONAL", "TTL"],
+    scans: true,
+    bulkGetOrder: "request",
+    etagFormat: /^[1-9]\d*$/,
+    durable: true,
+    redisEtagRules: true,
+    skips: {},
+    open: () => openClusterRedis(),
+  },
+  {
+    // A private PostgreSQL started once for the suite; each store gets its own table.
+    name: "state.postgresql v1",
+    features: ["ETAG", "TRANSACTIONAL", "TTL"],
+    scans: true,
+    bulkGetOrder: "found-first",
+    etagFormat: /^\d+$/,
+    durable: true,
+    numericEtag: { absent: "4294967295" },
+    skips: {
+      "JSON values come back byte for byte as saved":
+        "v1 stores values as jsonb, which PostgreSQL normalizes (key order, numbers, escapes), as Dapr's v1 does (components.md Layout note)",
+    },
+    open: () => openPostgresStore("v1", { tableName: freshName() }),
+  },
+  {
+    name: "state.postgresql v2",
+    features: ["ETAG", "TRANSACTIONAL", "TTL"],
+    scans: true,
+    bulkGetOrder: "found-first",
+    etagFormat: UUID_V4,
+    durable: true,
+    skips: {},
+    open: () => openPostgresStore("v2", { tablePrefix: `${freshName()}_` }),
+  },
 ];
+
+async function openPostgresStore(version: "v1" | "v2", metadata: Record<string, string>): Promise<OpenedStore> {
+  let store = await openPostgres(version, metadata);
+  return {
+    get store() {
+      return store;
+    },
+    reopen: async () => {
+      await store.close();
+      store = await openPostgres(version, metadata);
+      return store;
+    },
+    dispose: () => store.close(),
+  };
+}

@@ -98,6 +98,8 @@ export interface Needs {
   readonly lacks?: readonly StateFeature[];
   readonly scans?: boolean;
   readonly durable?: boolean;
+  /** true: only for stores with Redis's ETag rules; false: only for the others (ComponentUnderTest.redisEtagRules). */
+  readonly redisEtagRules?: boolean;
 }
 
 const usedBehaviours = new Map<string, Set<string>>();
@@ -129,6 +131,8 @@ function skipReason(c: ComponentUnderTest, behaviour: string, needs: Needs): str
   if (needs.scans === true && !c.scans) return `${c.name} has no scan; the refusal of list keys and query is tested instead`;
   if (needs.scans === false && c.scans) return `${c.name} can scan; list keys and query are tested instead`;
   if (needs.durable === true && !c.durable) return `${c.name} keeps its data in the process only, as Dapr's does`;
+  if (needs.redisEtagRules === true && c.redisEtagRules !== true) return `${c.name} follows the SQL stores' ETag rules; those are tested instead`;
+  if (needs.redisEtagRules === false && c.redisEtagRules === true) return `${c.name} follows Redis's ETag rules (semantics.md §1.3); those are tested instead`;
   return undefined;
 }
 

@@ -52,7 +52,30 @@ export function transactionTests(c: ComponentUnderTest): void {
     assert.deepEqual({ a: await env.etag("a"), c: await env.etag("c") }, before, "rolled-back rows keep their etags");
   });
 
-  stateTest(c, "a failing delete or first-write rolls the transaction back", { features: ["TRANSACTIONAL", "ETAG"] }, async (env) => {
+  stateTest(c, "redis rules - a stale etag or a first-write-flagged key rolls the transaction back", { features: ["TRANSACTIONAL", "ETAG"], redisEtagRules: true }, async (env) => {
+    await env.save("exists", 1);
+    // Redis's rules: an etag on a missing key inserts or deletes nothing; first-write checks only the flag.
+    await run(env, [upsert("n1", 1), remove("missing", { etag: "3" }), upsert("n2", 2, { etag: "9" }), upsert("exists", 2, { concurrency: "first-write" })]);
+    assert.equal(await env.text("n1"), "1");
+    assert.equal(await env.text("n2"), "2");
+    assert.equal(await env.text("exists"), "2");
+    await run(env, [upsert("exists", 3, { concurrency: "first-write" })]); // a transaction never sets the first-write flag
+    const stale = await env.etag("exists");
+    await env.save("exists", 4);
+    await rejectsWith(run(env, [upsert("n3", 1), remove("exists", { etag: stale })]), "ERR_STATE_TRANSACTION", 500);
+    await rejectsWith(run(env, [upsert("n3", 1), upsert("exists", 5, { etag: stale })]), "ERR_STATE_TRANSACTION", 500);
+    await env.save("flagged", 1, { concurrency: "first-write" });
+    await rejectsWith(run(env, [upsert("n3", 1), upsert("flagged", 2)]), "ERR_STATE_TRANSACTION", 500);
+    await rejectsWith(run(env, [upsert("n3", 1), upsert("exists", 5, { etag: "not-an-integer" })]), "ERR_STATE_TRANSACTION");
+    assert.equal(await env.get("n3"), undefined);
+    assert.equal(await env.text("exists"), "4");
+    assert.equal(await env.text("flagged"), "1");
+    // Checks see earlier operations: the second upsert's etag is the version the first one produces.
+    await run(env, [upsert("exists", 6, { etag: await env.etag("exists") }), upsert("exists", 7, { etag: String(Number(await env.etag("exists")) + 1) })]);
+    assert.equal(await env.text("exists"), "7");
+  });
+
+  stateTest(c, "a failing delete or first-write rolls the transaction back", { features: ["TRANSACTIONAL", "ETAG"], redisEtagRules: false }, async (env) => {
     await env.save("exists", 1);
     await rejectsWith(run(env, [upsert("n1", 1), remove("missing", { etag: "00000000-0000-4000-8000-000000000000" })]), "ERR_STATE_TRANSACTION", 500);
     assert.equal(await env.get("n1"), undefined);
