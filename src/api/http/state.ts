@@ -3,6 +3,7 @@ import type { Metadata } from "../../blocks/state/contract.js";
 import type { DeleteItem, SaveItem, StateBlock, TransactionItem } from "../../blocks/state/state.js";
 import { commonErrors, stateErrors } from "../../errors/index.js";
 import { embeddable, isRecord, json, noContent, optionalString, queryMetadata, rawJson, readJson, stringMap } from "./body.js";
+import { rawMembers } from "./raw-json.js";
 import type { Reply, RequestContext, Route } from "./router.js";
 
 export function stateRoutes(state: StateBlock): Route[] {
@@ -36,15 +37,23 @@ async function getState(state: StateBlock, ctx: RequestContext): Promise<Reply> 
 
 async function saveState(state: StateBlock, ctx: RequestContext): Promise<Reply> {
   const storeName = p(ctx, "storeName");
-  const body = await readJson(ctx, false);
+  const text = (await ctx.body()).toString("utf8");
+  let body: unknown;
+  try {
+    body = JSON.parse(text === "" ? "null" : text);
+  } catch (err) {
+    throw commonErrors.malformedRequest(err instanceof Error ? err.message : String(err));
+  }
   if (!Array.isArray(body)) throw commonErrors.malformedRequest("json: cannot unmarshal into Go value of type []state.SetRequest: the body must be a JSON array");
   const extra = queryMetadata(ctx.query);
-  const items = body.map((raw, i) => saveItem(raw, `[${i}]`, extra, false));
+  // Values are stored as the text received (Tandem note, semantics.md §1.2): no re-encoding.
+  const rawValues = rawMembers(text, "value");
+  const items = body.map((raw, i) => saveItem(raw, `[${i}]`, extra, false, rawValues[i]));
   await state.save({ storeName, items });
   return noContent;
 }
 
-function saveItem(raw: unknown, at: string, extraMetadata: Metadata, prefixed: boolean): SaveItem {
+function saveItem(raw: unknown, at: string, extraMetadata: Metadata, prefixed: boolean, rawValue?: string): SaveItem {
   const fail = (why: string) => (prefixed ? commonErrors.undecodableBody(why) : commonErrors.malformedRequest(why));
   if (!isRecord(raw)) throw fail(`${at} must be an object`);
   const key = optionalString(raw.key, `${at}.key`, prefixed);
@@ -57,7 +66,7 @@ function saveItem(raw: unknown, at: string, extraMetadata: Metadata, prefixed: b
   const consistency = optionalString(options.consistency, `${at}.options.consistency`, prefixed);
   return {
     key,
-    value: Buffer.from(JSON.stringify(raw.value ?? null), "utf8"),
+    value: Buffer.from(rawValue ?? JSON.stringify(raw.value ?? null), "utf8"),
     isBinary: false,
     metadata,
     options: { ...(concurrency !== undefined ? { concurrency } : {}), ...(consistency !== undefined ? { consistency } : {}) },

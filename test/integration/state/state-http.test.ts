@@ -46,6 +46,13 @@ for (const store of ["mem", "sql"]) {
       assert.equal(await r.text(), "");
     });
 
+    test(`state - a JSON value is stored as the text received, not re-encoded (${store})`, async () => {
+      const value = '{"zeta": 1,  "alpha": [1.50, "<&>"]}';
+      const r = await post(`/v1.0/state/${store}`, `[{"key":"verbatim","value":${value}}]`);
+      assert.equal(r.status, 204);
+      assert.equal(await (await req(`/v1.0/state/${store}/verbatim`)).text(), value);
+    });
+
     test(`state - ETag mismatch on save is 409 ERR_STATE_SAVE (${store})`, async () => {
       await post(`/v1.0/state/${store}`, [{ key: "e1", value: 1 }]);
       const r = await post(`/v1.0/state/${store}`, [{ key: "e1", value: 2, etag: "wrong" }]);
