@@ -1,17 +1,20 @@
 /**
- * Every benchmark in sequence: start-up, then state over HTTP. `--quick` runs each one briefly to
+ * Every benchmark in sequence: start-up, state over HTTP, then state on real servers (redis,
+ * postgresql v1/v2, mysql, each beside its raw client). `--quick` runs each one briefly to
  * check the scripts work (its figures mean nothing).
  *
- *   npm run bench                 # build, then the full run (~10 min)
+ *   npm run bench                 # build, then the full run (~30 min)
  *   npm run bench -- --quick      # smoke run (~1 min)
  */
 import { startupBench } from "./startup.js";
 import { stateHttpBench } from "./state-http.js";
+import { stateStoresBench } from "./state-stores.js";
 import { QUICK } from "./lib/results.js";
 
 const benches: [string, () => Promise<boolean>][] = [
   ["startup", startupBench],
   ["state-http", stateHttpBench],
+  ["state-stores", stateStoresBench],
 ];
 
 const started = performance.now();

@@ -8,139 +8,20 @@
  */
 import { pathToFileURL } from "node:url";
 import { component } from "../test/harness/sidecar.js";
-import { PERCENTILES } from "./lib/histogram.js";
 import { LoadGenerator } from "./lib/load-client.js";
-import type { LoadJob } from "./lib/load-gen.js";
-import { memory, ProcessWindow } from "./lib/proc.js";
-import { spawnBareServer, spawnSidecar, stopAll, waitForStatus, type Started } from "./lib/processes.js";
+import { memory } from "./lib/proc.js";
+import { spawnBareServer, spawnSidecar, stopAll, waitForStatus } from "./lib/processes.js";
 import { describeMachine, machine, QUICK, writeResults } from "./lib/results.js";
-import { medianOf, rotation } from "./lib/stats.js";
+import { GENERATOR_SATURATED_PCT, measure, printScenario, scenario, type Bench, type Mode, type ScenarioResult, type Subject, type Timing } from "./lib/scenario.js";
 import { KEYS, preload, STORE, stateRequests, type Op } from "./lib/state-requests.js";
 import { num, signed, table, verdict } from "./lib/table.js";
 
-const RATE = 1000;
-const CONNECTIONS = 16;
-const TIMING = QUICK ? { warmupMs: 500, openMs: 1500, closedMs: 1000, repeats: 1 } : { warmupMs: 3000, openMs: 10_000, closedMs: 5000, repeats: 3 };
+const TIMING: Timing = QUICK ? { warmupMs: 500, openMs: 1500, closedMs: 1000, repeats: 1 } : { warmupMs: 3000, openMs: 10_000, closedMs: 5000, repeats: 3 };
+const BENCH: Bench = { rate: 1000, connections: 16, timing: TIMING };
+const RATE = BENCH.rate;
+const CONNECTIONS = BENCH.connections;
 const DAPR_STATE_GET = { p50: 0.58, p99: 1.36 };
 const TARGET = { addedP50: 0.1, addedP99: 0.5, ceilingRatio: 0.5 };
-/** Generator CPU (% of one core) above which a closed-loop ceiling may be the generator's. */
-const GENERATOR_SATURATED_PCT = 85;
-
-type Mode = "open" | "closed";
-interface Subject {
-  readonly name: string;
-  readonly baseline: boolean;
-  readonly proc: Started;
-  idleRssMiB: number;
-}
-
-/** One measured run, flattened for medians. */
-interface Run extends Record<string, number> {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  throughput: number;
-  cpuPerReq: number;
-  genCpuPerReq: number;
-  /** Generator CPU over the window, % of one core. */
-  genCpuPct: number;
-  rssPeakMiB: number;
-  sendLagP99: number;
-  errors: number;
-}
-
-async function measure(gen: LoadGenerator, s: Subject, op: Op, mode: Mode): Promise<{ run: Run; firstError?: string }> {
-  const job: LoadJob = {
-    origin: s.proc.url,
-    requests: stateRequests(op),
-    connections: CONNECTIONS,
-    mode,
-    rate: RATE,
-    warmupMs: TIMING.warmupMs,
-    durationMs: mode === "open" ? TIMING.openMs : TIMING.closedMs,
-  };
-  const window = new ProcessWindow([s.proc.pid, gen.pid]);
-  let cost: ReturnType<ProcessWindow["stop"]> | undefined;
-  const r = await gen.run(job, (e) => (e === "measure-start" ? window.start() : (cost = window.stop())));
-  const requestsInWindow = r.ok + r.non2xx + r.failed;
-  const subjectCost = cost?.get(s.proc.pid);
-  const genCost = cost?.get(gen.pid);
-  const run: Run = {
-    p50: r.latency.p50,
-    p90: r.latency.p90,
-    p99: r.latency.p99,
-    p999: r.latency.p999,
-    throughput: r.throughput,
-    cpuPerReq: (subjectCost?.cpuMicros ?? NaN) / requestsInWindow,
-    genCpuPerReq: (genCost?.cpuMicros ?? NaN) / requestsInWindow,
-    genCpuPct: ((genCost?.cpuMicros ?? NaN) / (job.durationMs * 1000)) * 100,
-    rssPeakMiB: subjectCost?.rssPeakMiB ?? NaN,
-    sendLagP99: r.sendLagP99,
-    errors: r.non2xx + r.failed,
-  };
-  return { run, ...(r.firstError !== undefined ? { firstError: r.firstError } : {}) };
-}
-
-interface ScenarioResult {
-  readonly op: Op;
-  readonly mode: Mode;
-  readonly rows: { subject: string; baseline: boolean; median: Run; errorsTotal: number; firstError?: string; runs: Run[] }[];
-}
-
-async function scenario(gen: LoadGenerator, subjects: readonly Subject[], op: Op, mode: Mode): Promise<ScenarioResult> {
-  const runs = new Map<string, Run[]>(subjects.map((s) => [s.name, []]));
-  const firstErrors = new Map<string, string>();
-  for (let r = 0; r < TIMING.repeats; r++) {
-    for (const s of rotation(subjects, r)) {
-      const { run, firstError } = await measure(gen, s, op, mode);
-      runs.get(s.name)?.push(run);
-      if (firstError !== undefined && !firstErrors.has(s.name)) firstErrors.set(s.name, firstError);
-    }
-  }
-  return {
-    op,
-    mode,
-    rows: subjects.map((s) => {
-      const rs = runs.get(s.name) ?? [];
-      const fe = firstErrors.get(s.name);
-      return { subject: s.name, baseline: s.baseline, median: medianOf(rs), errorsTotal: rs.reduce((a, x) => a + x.errors, 0), runs: rs, ...(fe !== undefined ? { firstError: fe } : {}) };
-    }),
-  };
-}
-
-function printScenario(sc: ScenarioResult): void {
-  const base = sc.rows.find((x) => x.baseline)?.median;
-  const title = sc.mode === "open" ? `open loop at ${RATE} rps` : "closed loop (ceiling)";
-  console.log(`\n### state ${sc.op} — ${title}, ${CONNECTIONS} connections, 1 KiB value (latency ms; medians of ${TIMING.repeats})\n`);
-  console.log(
-    table(
-      ["subject", ...PERCENTILES.map((p) => (p === "p999" ? "p99.9" : p)), "added p50", "added p99", "req/s", "% of bare", "CPU µs/req", "req/s per core", "gen CPU µs/req", "RSS MiB", "errors"],
-      sc.rows.map(({ subject, baseline, median: m, errorsTotal }) => [
-        subject,
-        m.p50,
-        m.p90,
-        m.p99,
-        m.p999,
-        baseline ? "–" : signed(m.p50 - (base?.p50 ?? NaN)),
-        baseline ? "–" : signed(m.p99 - (base?.p99 ?? NaN)),
-        m.throughput,
-        `${((m.throughput / (base?.throughput ?? NaN)) * 100).toFixed(0)}%`,
-        m.cpuPerReq,
-        1e6 / m.cpuPerReq,
-        m.genCpuPerReq,
-        m.rssPeakMiB,
-        errorsTotal,
-      ]),
-    ),
-  );
-  const gen = sc.rows.map((x) => `${x.subject} ${num(sc.mode === "open" ? x.median.sendLagP99 : x.median.genCpuPct)}${sc.mode === "open" ? " ms" : "%"}`).join(", ");
-  console.log(sc.mode === "open" ? `generator send lag p99 (late vs schedule): ${gen}` : `generator CPU, % of one core: ${gen}`);
-  if (sc.mode === "closed" && sc.rows.some((x) => x.median.genCpuPct > GENERATOR_SATURATED_PCT)) {
-    console.log("WARNING: the generator ran near a full core: a ceiling above may be the generator's, not the server's; compare `req/s per core` (1e6 ÷ CPU µs/req).");
-  }
-  for (const x of sc.rows) if (x.firstError !== undefined) console.log(`  first error (${x.subject}): ${x.firstError}`);
-}
 
 function verdicts(results: readonly ScenarioResult[]): { lines: string[]; pass: boolean } {
   const lines: string[] = [];
@@ -194,7 +75,7 @@ async function startSubjects(): Promise<Subject[]> {
   for (const [i, proc] of procs.entries()) {
     await waitForStatus(proc, "/v1.0/healthz", 204, 30_000, 20);
     await preload(proc.url);
-    subjects.push({ name: names[i] ?? "?", baseline: i === 0, proc, idleRssMiB: memory(proc.pid).rssMiB });
+    subjects.push({ name: names[i] ?? "?", baseline: i === 0, pid: proc.pid, target: (op) => ({ origin: proc.url, requests: stateRequests(op) }), idleRssMiB: memory(proc.pid).rssMiB });
   }
   return subjects;
 }
@@ -212,17 +93,17 @@ export async function stateHttpBench(): Promise<boolean> {
   const results: ScenarioResult[] = [];
   try {
     // Unmeasured: warm the generator and every subject's JIT before the first scenario.
-    for (const s of subjects) for (const op of ["GET", "SET"] as const) await measure(gen, s, op, "closed");
+    for (const s of subjects) for (const op of ["GET", "SET"] as const) await measure(BENCH, gen, s, op, "closed");
     for (const mode of ["open", "closed"] as const) {
       for (const op of ["GET", "SET"] as const) {
-        const sc = await scenario(gen, subjects, op, mode);
-        printScenario(sc);
+        const sc = await scenario(BENCH, gen, subjects, op, mode);
+        printScenario(BENCH, sc, `state ${op}`, "bare");
         results.push(sc);
       }
     }
   } finally {
     const memoryRows = subjects.map((s) => {
-      const now = memory(s.proc.pid);
+      const now = memory(s.pid ?? -1);
       const peaks = results.flatMap((r) => r.rows.filter((x) => x.subject === s.name).flatMap((x) => x.runs.map((y) => y.rssPeakMiB)));
       return [s.name, s.idleRssMiB, peaks.length > 0 ? Math.max(...peaks) : NaN, now.hwmMiB];
     });

@@ -11,6 +11,7 @@
 import { Pool, type Dispatcher } from "undici";
 import { latencyHistogram, summarize, type LatencySummary } from "./histogram.js";
 import { nowMs, tick } from "./clock.js";
+import { openDriver, type DriverJob } from "./raw-drivers.js";
 
 export interface RequestShape {
   readonly method: "GET" | "POST";
@@ -22,6 +23,11 @@ export interface LoadJob {
   readonly origin: string;
   /** Sent in turn, cycling. */
   readonly requests: readonly RequestShape[];
+  /**
+   * Instead of HTTP: storage operations sent by a raw database client in the generator's own
+   * process (the baseline of bench/state-stores.ts); `origin` and `requests` are then ignored.
+   */
+  readonly driver?: DriverJob;
   readonly connections: number;
   readonly mode: "open" | "closed";
   /** Requests per second (open loop). */
@@ -50,18 +56,30 @@ const TIMEOUT_MS = 10_000;
 const DRAIN_MS = 10_000;
 
 export async function runLoad(job: LoadJob, emit: (e: LoadEvent) => void): Promise<LoadResult> {
+  if (job.driver !== undefined) {
+    const driver = await openDriver(job.driver, job.connections);
+    try {
+      return job.mode === "open" ? await openLoop(driver.send, job, emit) : await closedLoop(driver.send, job, emit);
+    } finally {
+      await driver.close();
+    }
+  }
   const pool = new Pool(job.origin, { connections: job.connections, pipelining: 1, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
   const prepared = job.requests.map((r) => ({
     method: r.method,
     path: r.path,
     ...(r.body !== undefined ? { body: Buffer.from(r.body), headers: { "content-type": "application/json" } } : {}),
   }));
+  const sendHttp: Send = (i, done) => send(pool, prepared[i % prepared.length] as Prepared, done);
   try {
-    return job.mode === "open" ? await openLoop(pool, prepared, job, emit) : await closedLoop(pool, prepared, job, emit);
+    return job.mode === "open" ? await openLoop(sendHttp, job, emit) : await closedLoop(sendHttp, job, emit);
   } finally {
     await pool.destroy();
   }
 }
+
+/** Send request number `i` (cycling over the job's requests); `done` once its whole answer is in. */
+export type Send = (i: number, done: (status: number | undefined, err: Error | undefined) => void) => void;
 
 type Prepared = Dispatcher.DispatchOptions;
 
@@ -111,7 +129,7 @@ function send(pool: Pool, req: Prepared, done: (status: number | undefined, err:
   });
 }
 
-async function openLoop(pool: Pool, reqs: readonly Prepared[], job: LoadJob, emit: (e: LoadEvent) => void): Promise<LoadResult> {
+async function openLoop(sendOne: Send, job: LoadJob, emit: (e: LoadEvent) => void): Promise<LoadResult> {
   const rate = job.rate ?? 1000;
   const interval = 1000 / rate;
   const start = nowMs() + 50;
@@ -125,10 +143,9 @@ async function openLoop(pool: Pool, reqs: readonly Prepared[], job: LoadJob, emi
 
   const fire = (i: number, scheduled: number) => {
     const recorded = scheduled >= measureFrom;
-    const req = reqs[i % reqs.length] as Prepared;
     inFlight++;
     if (recorded) rec.lag.recordValue(micros(nowMs() - scheduled));
-    send(pool, req, (status, err) => {
+    sendOne(i, (status, err) => {
       inFlight--;
       if (recorded) {
         rec.latency.recordValue(micros(nowMs() - scheduled));
@@ -159,7 +176,7 @@ async function openLoop(pool: Pool, reqs: readonly Prepared[], job: LoadJob, emi
   return rec.result(job.durationMs);
 }
 
-async function closedLoop(pool: Pool, reqs: readonly Prepared[], job: LoadJob, emit: (e: LoadEvent) => void): Promise<LoadResult> {
+async function closedLoop(sendOne: Send, job: LoadJob, emit: (e: LoadEvent) => void): Promise<LoadResult> {
   const rec = new Recorder();
   const start = nowMs();
   const measureFrom = start + job.warmupMs;
@@ -182,7 +199,7 @@ async function closedLoop(pool: Pool, reqs: readonly Prepared[], job: LoadJob, e
           resolve();
           return;
         }
-        send(pool, reqs[i++ % reqs.length] as Prepared, (status, err) => {
+        sendOne(i++, (status, err) => {
           const done = nowMs();
           if (done >= measureFrom && done < end) {
             rec.latency.recordValue(micros(done - sent));

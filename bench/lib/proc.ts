@@ -4,7 +4,7 @@
  * of work before dividing it by its request count.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const CLOCK_TICKS = readClockTicks();
 
@@ -82,5 +82,87 @@ export class ProcessWindow {
         // the process has exited: its peak so far stands
       }
     }
+  }
+}
+
+/** Parent pid of `pid`, or undefined when it is gone. */
+export function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `root` and every process descending from it (e.g. a postmaster and its backends). */
+export function processTree(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const ppid = parentOf(Number(name));
+    if (ppid !== undefined) parents.set(Number(name), ppid);
+  }
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (!tree.has(pid) && tree.has(ppid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...tree];
+}
+
+/**
+ * Time on CPU of `pid`, every thread summed, in µs, from /proc/<pid>/task/<tid>/schedstat (the
+ * scheduler's own nanosecond count). Used for database servers: their workers run in bursts of a
+ * few µs that start right after a timer tick when the open loop's ticker drives them, so the
+ * tick-sampled utime+stime of /proc/<pid>/stat can miss them entirely.
+ */
+export function schedCpuMicros(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // the thread exited
+    }
+  }
+  return ns / 1000;
+}
+
+function treeCpu(root: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of processTree(root)) {
+    try {
+      out.set(pid, schedCpuMicros(pid));
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU of a whole process tree over a window (a database server: its workers and per-connection
+ * backends), every thread, from schedstat (see schedCpuMicros). Processes that start in the window count from zero; ones that exit in it are lost.
+ */
+export class TreeWindow {
+  private atStart = new Map<number, number>();
+
+  constructor(private readonly root: number) {}
+
+  start(): void {
+    this.atStart = treeCpu(this.root);
+  }
+
+  /** CPU µs of the tree since start(). */
+  stop(): number {
+    let total = 0;
+    for (const [pid, now] of treeCpu(this.root)) total += now - (this.atStart.get(pid) ?? 0);
+    return total;
   }
 }
