@@ -4,7 +4,7 @@
  * (polled against a deadline); stopped with SIGTERM and awaited.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
@@ -52,11 +52,14 @@ export async function startMariadb(opts: { readyTimeoutMs?: number } = {}): Prom
   const dir = mkdtempSync(join(tmpdir(), "tandem-mariadb-"));
   const datadir = join(dir, "data");
   const userArgs = isRoot ? ["--user=root"] : [];
+  // A private tmpdir: concurrent bootstraps sharing /tmp trip over each other's temporary tables.
+  const tmp = join(dir, "tmp");
+  mkdirSync(tmp);
 
   const installed = spawnSync(
     install,
-    ["--no-defaults", `--datadir=${datadir}`, "--auth-root-authentication-method=normal", "--skip-test-db", ...userArgs],
-    { encoding: "utf8", timeout: 60_000 },
+    ["--no-defaults", `--datadir=${datadir}`, `--tmpdir=${tmp}`, "--auth-root-authentication-method=normal", "--skip-test-db", ...userArgs],
+    { encoding: "utf8", timeout: 60_000, env: { ...process.env, TMPDIR: tmp } },
   );
   if (installed.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
@@ -67,6 +70,7 @@ export async function startMariadb(opts: { readyTimeoutMs?: number } = {}): Prom
   const args = [
     "--no-defaults",
     `--datadir=${datadir}`,
+    `--tmpdir=${tmp}`,
     `--port=${port}`,
     "--bind-address=127.0.0.1",
     `--socket=${join(dir, "mysqld.sock")}`,
