@@ -2,6 +2,7 @@
  * The one table from a Component's `spec.type` (+ version, aliases) to a lazy factory. A driver is
  * imported only when a YAML file names its component.
  */
+import type { PubSub } from "../blocks/pubsub/contract.js";
 import type { StateStore } from "../blocks/state/contract.js";
 import type { MetadataSchema } from "../kit/metadata-schema.js";
 import type { ComponentContext } from "./shared/context.js";
@@ -9,6 +10,7 @@ import type { ComponentContext } from "./shared/context.js";
 /** The component interface each block defines, by the block's type prefix. */
 export interface ComponentKinds {
   state: StateStore;
+  pubsub: PubSub;
 }
 export type BlockKind = keyof ComponentKinds;
 
@@ -40,6 +42,8 @@ const table: Readonly<Record<string, AnyEntry>> = {
   },
   "state.redis": { block: "state", defaultVersion: "v1", versions: { v1: () => import("./state/redis.js") } },
   "state.mysql": { block: "state", defaultVersion: "v1", versions: { v1: () => import("./state/mysql.js") } },
+  // pubsub
+  "pubsub.in-memory": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/in-memory.js") } },
 };
 
 export interface ResolvedType {

@@ -4,6 +4,7 @@
  * its block. Only the runtime knows both the resources and the blocks.
  */
 import { createHash } from "node:crypto";
+import type { PubSub } from "../blocks/pubsub/contract.js";
 import type { StateStore } from "../blocks/state/contract.js";
 import { keyPrefixStrategy } from "../blocks/state/key-prefix.js";
 import type { RegisteredStore } from "../blocks/state/state.js";
@@ -30,6 +31,8 @@ export interface BuiltComponent {
   /** A digest of the resource's spec: hot reload rebuilds a component only when it changed. */
   readonly digest: string;
   readonly state?: RegisteredStore;
+  /** A pub/sub component with its resolved metadata (scopes, namespace templates are read by the block). */
+  readonly pubsub?: { readonly name: string; readonly component: PubSub; readonly metadata: Readonly<Record<string, string>> };
   close(): Promise<void>;
 }
 
@@ -69,6 +72,8 @@ export async function buildComponent(c: ComponentResource, ctx: BuildContext): P
     throw new ComponentInitError(c, err instanceof Error ? err.message : String(err), { cause: err });
   }
   const metadata = resolveMetadata(c);
+  // daprd gives every pub/sub its consumer group identity: the app id unless the YAML sets one.
+  if (resolved.block === "pubsub" && lookup(metadata, ["consumerID"]) === undefined) metadata["consumerID"] = ctx.appId;
   const module = await resolved.load();
   let options;
   try {
@@ -86,8 +91,11 @@ export async function buildComponent(c: ComponentResource, ctx: BuildContext): P
     },
   );
   const base = { resource: c, type: resolved.type, version: resolved.version, digest: componentDigest(c), close: () => component.close() };
+  if (resolved.block === "pubsub") {
+    return { ...base, pubsub: { name: c.name, component: component as PubSub, metadata } };
+  }
   if (resolved.block === "state") {
-    const store: StateStore = component;
+    const store = component as StateStore;
     try {
       const keyPrefix = keyPrefixStrategy(lookup(metadata, ["keyPrefix"]), { appId: ctx.appId, storeName: c.name, namespace: ctx.namespace });
       const actorStateStore = (lookup(metadata, ["actorStateStore"]) ?? "").toLowerCase() === "true";

@@ -1,0 +1,108 @@
+/**
+ * pubsub.in-memory: in-process delivery to the subscribers of this sidecar, nothing persisted.
+ * Each subscription handles one message at a time in publish order. A topic ending in `*` matches
+ * every longer topic starting with the part before it. Unlike Dapr's, a failed message is not just
+ * logged: it is handed to the handler again after `redeliverInterval` while the process lives.
+ */
+import type {
+  ActiveSubscription,
+  Message,
+  MessageHandler,
+  PublishRequest,
+  PubSub,
+  PubSubFeature,
+  SubscribeRequest,
+} from "../../blocks/pubsub/contract.js";
+import { defineSchema, type OptionsOf } from "../../kit/metadata-schema.js";
+import type { ComponentContext } from "../shared/context.js";
+
+export const metadataSchema = defineSchema({
+  consumerID: { type: "string", default: "", description: "Set by the sidecar to the app id; unused (every subscriber of this process gets every message)." },
+  redeliverInterval: { type: "duration", default: 1000, bareUnitMs: 1, description: "Delay before a message whose delivery failed is handed to its subscriber again." },
+});
+export type InMemoryPubSubOptions = OptionsOf<typeof metadataSchema>;
+
+const FEATURES: readonly PubSubFeature[] = ["SUBSCRIBE_WILDCARDS"];
+
+function matches(pattern: string, topic: string): boolean {
+  if (pattern.endsWith("*")) {
+    const stem = pattern.slice(0, -1);
+    return topic.length > stem.length && topic.startsWith(stem);
+  }
+  return pattern === topic;
+}
+
+class MemorySubscription implements ActiveSubscription {
+  private readonly queue: Message[] = [];
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private readonly abort = new AbortController();
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly pattern: string,
+    private readonly handler: MessageHandler,
+    private readonly redeliverMs: number,
+    private readonly onClose: (s: MemorySubscription) => void,
+  ) {}
+
+  push(message: Message): void {
+    if (this.closed) return;
+    this.queue.push(message);
+    this.running ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.closed) {
+      const next = this.queue[0];
+      if (next === undefined) break;
+      try {
+        await this.handler(next, this.abort.signal);
+        this.queue.shift();
+      } catch {
+        if (this.closed) break;
+        await new Promise<void>((resolve) => {
+          this.retryTimer = setTimeout(resolve, this.redeliverMs);
+        });
+      }
+    }
+    this.running = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.onClose(this);
+    await this.running;
+  }
+}
+
+export class InMemoryPubSub implements PubSub {
+  private readonly subscriptions = new Set<MemorySubscription>();
+
+  constructor(private readonly options: InMemoryPubSubOptions) {}
+
+  features(): readonly PubSubFeature[] {
+    return FEATURES;
+  }
+
+  publish(req: PublishRequest): Promise<void> {
+    const message: Message = { topic: req.topic, data: req.data, contentType: req.contentType, metadata: req.metadata };
+    for (const s of this.subscriptions) if (matches(s.pattern, req.topic)) s.push(message);
+    return Promise.resolve();
+  }
+
+  subscribe(req: SubscribeRequest, handler: MessageHandler): Promise<ActiveSubscription> {
+    const s = new MemorySubscription(req.topic, handler, this.options.redeliverInterval, (x) => this.subscriptions.delete(x));
+    this.subscriptions.add(s);
+    return Promise.resolve(s);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.close()));
+  }
+}
+
+export function create(options: InMemoryPubSubOptions, _ctx: ComponentContext): Promise<PubSub> {
+  return Promise.resolve(new InMemoryPubSub(options));
+}
