@@ -2,7 +2,7 @@
 import { catalogue } from "./catalogue.js";
 import { GrpcCode, type TandemError } from "./tandem-error.js";
 
-const PLACEHOLDERS = ["<a>", "<b>", "<c>"];
+const PLACEHOLDERS = ["<a>", "<b>", "<c>", "<d>"];
 
 export function sampleErrors(block: string): { name: string; error: TandemError }[] {
   const factories = catalogue[block] ?? {};

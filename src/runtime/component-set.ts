@@ -4,6 +4,7 @@
  * says `ignoreErrors`; on reload a failure is reported and the running component kept.
  */
 import type { ComponentMetadata } from "../blocks/metadata/metadata.js";
+import type { PubSubBlock } from "../blocks/pubsub/pubsub.js";
 import type { StateBlock } from "../blocks/state/state.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -18,6 +19,7 @@ export interface ComponentSetOptions {
   readonly namespace: string;
   readonly logger: Logger;
   readonly state: StateBlock;
+  readonly pubsub: PubSubBlock;
   readonly metrics: Metrics | undefined;
   /** Configuration `components.deny`: `type` or `type/version`. */
   readonly deny: readonly string[];
@@ -33,7 +35,7 @@ export class ComponentSet {
       name: c.resource.name,
       type: c.type,
       version: c.version,
-      capabilities: c.state ? this.opts.state.features(c.resource.name) : [],
+      capabilities: c.state ? this.opts.state.features(c.resource.name) : c.pubsub ? [...c.pubsub.features] : [],
     }));
   }
 
@@ -52,7 +54,7 @@ export class ComponentSet {
         this.checkAllowed(r, current);
         const built = await buildComponent(r, this.opts);
         if (current) await this.remove(r.name, current);
-        this.install(built);
+        await this.install(built);
         this.opts.metrics?.componentInitialised(built.type, r.name, true);
         this.opts.logger.info(`component loaded: ${r.name} (${built.type}/${built.version})`);
       } catch (err) {
@@ -104,14 +106,16 @@ export class ComponentSet {
     }
   }
 
-  private install(built: BuiltComponent): void {
+  private async install(built: BuiltComponent): Promise<void> {
     this.running.set(built.resource.name, built);
     if (built.state) this.opts.state.register(built.state);
+    if (built.pubsub) await this.opts.pubsub.register(built.pubsub);
   }
 
   private async remove(name: string, built: BuiltComponent): Promise<void> {
     this.running.delete(name);
     if (built.state) this.opts.state.unregister(name);
+    if (built.pubsub) await this.opts.pubsub.unregister(name);
     this.opts.metrics?.componentRemoved();
     try {
       await built.close();

@@ -5,6 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import type { PubSub } from "../blocks/pubsub/contract.js";
+import type { RegisteredPubSub } from "../blocks/pubsub/pubsub.js";
+import { parseTopicScopes } from "../blocks/pubsub/scopes.js";
 import type { StateStore } from "../blocks/state/contract.js";
 import { keyPrefixStrategy } from "../blocks/state/key-prefix.js";
 import type { RegisteredStore } from "../blocks/state/state.js";
@@ -31,8 +33,7 @@ export interface BuiltComponent {
   /** A digest of the resource's spec: hot reload rebuilds a component only when it changed. */
   readonly digest: string;
   readonly state?: RegisteredStore;
-  /** A pub/sub component with its resolved metadata (scopes, namespace templates are read by the block). */
-  readonly pubsub?: { readonly name: string; readonly component: PubSub; readonly metadata: Readonly<Record<string, string>> };
+  readonly pubsub?: RegisteredPubSub;
   close(): Promise<void>;
 }
 
@@ -92,7 +93,13 @@ export async function buildComponent(c: ComponentResource, ctx: BuildContext): P
   );
   const base = { resource: c, type: resolved.type, version: resolved.version, digest: componentDigest(c), close: () => component.close() };
   if (resolved.block === "pubsub") {
-    return { ...base, pubsub: { name: c.name, component: component as PubSub, metadata } };
+    const ps = component as PubSub;
+    // Namespace-scoped pub/sub (a value written with {namespace}): broker topics carry the namespace.
+    const namespaced = c.metadata.some((m) => m.template?.includes("{namespace}") ?? false);
+    return {
+      ...base,
+      pubsub: { name: c.name, type: resolved.type, component: ps, scopes: parseTopicScopes(metadata), topicPrefix: namespaced ? ctx.namespace : "", features: ps.features() },
+    };
   }
   if (resolved.block === "state") {
     const store = component as StateStore;

@@ -11,6 +11,8 @@ import { createHttpApiServer } from "../api/http/server.js";
 import { invokeRoutes } from "../api/http/invoke.js";
 import { sidecarRoutes } from "../api/http/sidecar.js";
 import { stateRoutes } from "../api/http/state.js";
+import { pubsubRoutes } from "../api/http/pubsub.js";
+import { PubSubBlock } from "../blocks/pubsub/pubsub.js";
 import type { Route } from "../api/http/router.js";
 import { HealthBlock } from "../blocks/health/health.js";
 import { InvokeBlock } from "../blocks/invoke/invoke.js";
@@ -24,6 +26,11 @@ import { loadConfiguration } from "../resources/load-configuration.js";
 import { loadResources } from "../resources/load-resources.js";
 import { formatProblem, type ConfigurationResource, type ResourceSet } from "../resources/types.js";
 import { AppHealth } from "./app-health.js";
+import { discoverHttpSubscriptions, HttpEventSink } from "../blocks/pubsub/app-http-sink.js";
+import { DEFAULT_BULK, mergeSubscriptions } from "../blocks/pubsub/discovery.js";
+import type { SubscriptionSpec } from "../blocks/pubsub/types.js";
+import type { PolicyRefs, ResiliencyPolicies } from "../resiliency/policies.js";
+import type { RetrySpec } from "../resiliency/retry.js";
 import { ComponentSet } from "./component-set.js";
 import { RUNTIME_VERSION, type SidecarConfig } from "./config.js";
 import { StartupError } from "./startup-error.js";
@@ -52,10 +59,13 @@ export async function startRuntime(config: SidecarConfig, logger: Logger): Promi
   const health = new HealthBlock([TARGET_INIT, ...(config.appPort !== undefined ? [TARGET_APP] : [])]);
   const metrics = config.enableMetrics && configuration.metric.enabled ? new Metrics(config.appId) : undefined;
   const state = new StateBlock(config.appId);
-  const components = new ComponentSet({ appId: config.appId, namespace: config.namespace, logger, state, metrics, deny: configuration.components.deny });
+  const pubsub = new PubSubBlock(config.appId, logger.child({ scope: "tandem.runtime.pubsub" }));
+  pubsub.setPolicies(mergeResiliency(loaded.resources, config.appId));
+  const components = new ComponentSet({ appId: config.appId, namespace: config.namespace, logger, state, pubsub, metrics, deny: configuration.components.deny });
   await components.apply(loaded.resources.components, { startup: true });
 
   let channel: AppChannel | undefined;
+  let subscriptionsStarted = false;
   let appHealth: AppHealth | undefined;
   const invoke = new InvokeBlock(config.appId, config.namespace, () => channel, () => appHealth?.isHealthy() ?? false);
   const metadata = new MetadataBlock({
@@ -63,7 +73,7 @@ export async function startRuntime(config: SidecarConfig, logger: Logger): Promi
     runtimeVersion: RUNTIME_VERSION,
     enabledFeatures: () => Object.entries(configuration.features).filter(([, on]) => on).map(([name]) => name),
     components: () => components.describe(),
-    subscriptions: () => declarativeSubscriptions(loaded.resources, config.appId),
+    subscriptions: () => (subscriptionsStarted ? pubsub.subscriptions().map(subscriptionMetadata) : declarativeSubscriptions(loaded.resources, config.appId).map(subscriptionMetadata)),
     httpEndpoints: () => loaded.resources.httpEndpoints.map((e) => e.name),
     resiliencies: () => loaded.resources.resiliencies.map((r) => r.name),
     appConnection: () => appConnection(config),
@@ -73,7 +83,7 @@ export async function startRuntime(config: SidecarConfig, logger: Logger): Promi
   const shutdownController = new AbortController();
   let shuttingDown = false;
   const routes: Route[] = applyApiRules(
-    [...sidecarRoutes({ appId: config.appId, metadata, health, shutdown: (force) => shutdown(force) }), ...stateRoutes(state), ...invokeRoutes(invoke)],
+    [...sidecarRoutes({ appId: config.appId, metadata, health, shutdown: (force) => shutdown(force) }), ...stateRoutes(state), ...pubsubRoutes(pubsub), ...invokeRoutes(invoke)],
     configuration.api.allowed,
     configuration.api.denied,
   );
@@ -148,6 +158,11 @@ export async function startRuntime(config: SidecarConfig, logger: Logger): Promi
         );
         appHealth.start();
       }
+      if (app) {
+        // Subscriptions start before the sidecar reports ready, as daprd's: a publish after readiness is never missed.
+        subscriptionsStarted = true;
+        await startSubscriptions(app, pubsub, declarativeSubscriptions(loaded.resources, config.appId), config.appId, logger, shutdownController.signal);
+      }
       health.markReady(TARGET_APP);
       logger.info(`app connected on port ${config.appPort}; sidecar ready in ${Math.round(performance.now() - started)} ms`);
     })();
@@ -173,6 +188,8 @@ export async function startRuntime(config: SidecarConfig, logger: Logger): Promi
       logger.info(`graceful shutdown: draining for up to ${config.gracefulShutdownMs} ms`);
       shutdownController.abort();
       stopWatching();
+      // Stop pulling first; in-flight deliveries finish (or stay on the broker) within the grace period.
+      await pubsub.stop(config.gracefulShutdownMs);
       appHealth?.stop();
       const drained = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       for (const s of servers) s.closeIdleConnections();
@@ -225,18 +242,62 @@ function blockWhileHealthy(appHealth: AppHealth, ms: number): Promise<void> {
   });
 }
 
-/** Declarative subscriptions in scope, as the metadata API lists them (rules in evaluation order, default last). */
-function declarativeSubscriptions(resources: ResourceSet, appId: string): SubscriptionMetadata[] {
+/** Declarative subscriptions in scope, in load order (rules in evaluation order, default last). */
+function declarativeSubscriptions(resources: ResourceSet, appId: string): SubscriptionSpec[] {
   return resources.subscriptions
     .filter((s) => s.scopes.length === 0 || s.scopes.includes(appId))
     .map((s) => ({
       pubsubname: s.pubsubname,
       topic: s.topic,
-      ...(Object.keys(s.metadata).length > 0 ? { metadata: s.metadata } : {}),
-      ...(s.rules.length > 0 ? { rules: s.rules.map((r) => (r.match ? { match: r.match, path: r.path } : { path: r.path })) } : {}),
-      deadLetterTopic: s.deadLetterTopic ?? "",
+      rules: s.rules.map((r) => (r.match ? { match: r.match, path: r.path } : { path: r.path })),
+      metadata: s.metadata,
+      ...(s.deadLetterTopic !== undefined ? { deadLetterTopic: s.deadLetterTopic } : {}),
+      ...(s.bulkSubscribe !== undefined
+        ? { bulkSubscribe: { enabled: s.bulkSubscribe.enabled, maxMessagesCount: s.bulkSubscribe.maxMessagesCount ?? DEFAULT_BULK.maxMessagesCount, maxAwaitDurationMs: s.bulkSubscribe.maxAwaitDurationMs ?? DEFAULT_BULK.maxAwaitDurationMs } }
+        : {}),
       type: "DECLARATIVE" as const,
     }));
+}
+
+function subscriptionMetadata(s: SubscriptionSpec): SubscriptionMetadata {
+  return {
+    pubsubname: s.pubsubname,
+    topic: s.topic,
+    ...(Object.keys(s.metadata).length > 0 ? { metadata: s.metadata } : {}),
+    ...(s.rules.length > 0 ? { rules: s.rules.map((r) => (r.match !== undefined ? { match: r.match, path: r.path } : { path: r.path })) } : {}),
+    deadLetterTopic: s.deadLetterTopic ?? "",
+    type: s.type,
+  };
+}
+
+/** Asks the app for its subscriptions (only when a pub/sub is loaded), merges the declarative ones and starts them. */
+async function startSubscriptions(app: AppChannel, pubsub: PubSubBlock, declarative: SubscriptionSpec[], appId: string, logger: Logger, signal: AbortSignal): Promise<void> {
+  let programmatic: SubscriptionSpec[] = [];
+  if (pubsub.names().length > 0) {
+    try {
+      programmatic = await discoverHttpSubscriptions(app, appId, (m) => logger.warn(m), signal);
+    } catch (err) {
+      if (signal.aborted) return;
+      logger.error(`${err instanceof Error ? err.message : String(err)}; no subscription is started`);
+      await pubsub.start([], new HttpEventSink(app));
+      return;
+    }
+  }
+  await pubsub.start(mergeSubscriptions(declarative, programmatic), new HttpEventSink(app));
+}
+
+/** The Resiliency documents in scope, merged (a later document wins per policy and target name). */
+function mergeResiliency(resources: ResourceSet, appId: string): ResiliencyPolicies {
+  const timeouts: Record<string, number> = {};
+  const retries: Record<string, RetrySpec> = {};
+  const components: Record<string, { inbound?: PolicyRefs; outbound?: PolicyRefs }> = {};
+  for (const r of resources.resiliencies) {
+    if (r.scopes.length > 0 && !r.scopes.includes(appId)) continue;
+    Object.assign(timeouts, r.timeouts);
+    Object.assign(retries, r.retries);
+    Object.assign(components, r.targets.components);
+  }
+  return { timeouts, retries, components };
 }
 
 function appConnection(config: SidecarConfig) {

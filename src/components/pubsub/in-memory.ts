@@ -13,6 +13,7 @@ import type {
   PubSubFeature,
   SubscribeRequest,
 } from "../../blocks/pubsub/contract.js";
+import { delay } from "../../kit/deferred.js";
 import { defineSchema, type OptionsOf } from "../../kit/metadata-schema.js";
 import type { ComponentContext } from "../shared/context.js";
 
@@ -37,7 +38,8 @@ class MemorySubscription implements ActiveSubscription {
   private running: Promise<void> | undefined;
   private closed = false;
   private readonly abort = new AbortController();
-  private retryTimer: NodeJS.Timeout | undefined;
+  /** Ends a redelivery wait early when the subscription closes. */
+  private readonly stopWaiting = new AbortController();
 
   constructor(
     readonly pattern: string,
@@ -61,9 +63,7 @@ class MemorySubscription implements ActiveSubscription {
         this.queue.shift();
       } catch {
         if (this.closed) break;
-        await new Promise<void>((resolve) => {
-          this.retryTimer = setTimeout(resolve, this.redeliverMs);
-        });
+        await delay(this.redeliverMs, this.stopWaiting.signal);
       }
     }
     this.running = undefined;
@@ -71,7 +71,7 @@ class MemorySubscription implements ActiveSubscription {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.stopWaiting.abort();
     this.onClose(this);
     await this.running;
   }

@@ -21,6 +21,13 @@ export interface ComponentEnv {
   dispose(): Promise<void>;
 }
 
+/** Topics built on the test's prefix: `pattern` matches `matching` and not `nonMatching`. */
+export interface WildcardCase {
+  readonly pattern: string;
+  readonly matching: string;
+  readonly nonMatching: string;
+}
+
 export interface ComponentUnderTest {
   /** Shown in every test title. */
   readonly name: string;
@@ -32,6 +39,10 @@ export interface ComponentUnderTest {
   readonly consumerGroups: boolean;
   /** A subscription receives messages published before it first subscribed (Redis Streams group from 0, a retained log). */
   readonly deliversEarlierMessages: boolean;
+  /** With consumerGroups: instances of one group both get a share of a burst (not one taking all). */
+  readonly sharesLoad?: boolean;
+  /** With SUBSCRIBE_WILDCARDS: a pattern in this component's syntax, a topic it matches and one it does not. */
+  readonly wildcard?: (topicPrefix: string) => WildcardCase;
   /** Behaviours skipped, by behaviour title, with the reason printed by the runner. */
   readonly skips: Readonly<Record<string, string>>;
   /**
@@ -71,6 +82,7 @@ export const components: readonly ComponentUnderTest[] = [
     durable: false,
     consumerGroups: false,
     deliversEarlierMessages: false,
+    wildcard: (p) => ({ pattern: `${p}-w-*`, matching: `${p}-w-a`, nonMatching: `${p}-x-a` }),
     skips: {},
     environment: () => {
       // In-memory delivers within one instance only: every open() in a test returns the same one.

@@ -1,0 +1,45 @@
+/**
+ * Retry backoff as Dapr computes it: constant (`duration` between attempts) or exponential (initial
+ * 500 ms, multiplier 1.5, randomization ±50%, capped at `maxInterval`), bounded by `maxRetries`
+ * (-1 = unlimited).
+ */
+
+export interface RetrySpec {
+  readonly policy: "constant" | "exponential";
+  readonly durationMs: number;
+  readonly maxIntervalMs: number;
+  /** -1 = unlimited; 0 = no retry. */
+  readonly maxRetries: number;
+}
+
+const INITIAL_MS = 500;
+const MULTIPLIER = 1.5;
+const RANDOMIZATION = 0.5;
+
+/** Delay before retry number `retry` (1-based), or undefined when the policy allows no more. */
+export function retryDelay(spec: RetrySpec, retry: number, random: () => number = Math.random): number | undefined {
+  if (spec.maxRetries >= 0 && retry > spec.maxRetries) return undefined;
+  if (spec.policy === "constant") return spec.durationMs;
+  const base = Math.min(INITIAL_MS * MULTIPLIER ** (retry - 1), spec.maxIntervalMs);
+  const delta = RANDOMIZATION * base;
+  return Math.min(base - delta + random() * 2 * delta, spec.maxIntervalMs);
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
