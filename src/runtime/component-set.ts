@@ -5,7 +5,7 @@
  */
 import type { ComponentMetadata } from "../blocks/metadata/metadata.js";
 import type { PubSubBlock } from "../blocks/pubsub/pubsub.js";
-import type { StateBlock } from "../blocks/state/state.js";
+import type { OutboxSettings, StateBlock } from "../blocks/state/state.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { loadResources } from "../resources/load-resources.js";
@@ -29,6 +29,11 @@ export class ComponentSet {
   private readonly running = new Map<string, BuiltComponent>();
 
   constructor(private readonly opts: ComponentSetOptions) {}
+
+  /** The running state stores configured as outboxes. */
+  outboxStores(): { name: string; outbox: OutboxSettings }[] {
+    return [...this.running.values()].flatMap((c) => (c.state?.outbox ? [{ name: c.state.name, outbox: c.state.outbox }] : []));
+  }
 
   describe(): ComponentMetadata[] {
     return [...this.running.values()].map((c) => ({

@@ -9,7 +9,7 @@ import type { RegisteredPubSub } from "../blocks/pubsub/pubsub.js";
 import { parseTopicScopes } from "../blocks/pubsub/scopes.js";
 import type { StateStore } from "../blocks/state/contract.js";
 import { keyPrefixStrategy } from "../blocks/state/key-prefix.js";
-import type { RegisteredStore } from "../blocks/state/state.js";
+import type { OutboxSettings, RegisteredStore } from "../blocks/state/state.js";
 import { resolveComponentType } from "../components/registry.js";
 import { lookup, MetadataError, parseMetadata } from "../kit/metadata-schema.js";
 import type { Logger } from "../observability/logger.js";
@@ -110,13 +110,25 @@ export async function buildComponent(c: ComponentResource, ctx: BuildContext): P
         const f = store.features();
         if (!f.includes("ETAG") || !f.includes("TRANSACTIONAL")) throw new Error("actorStateStore needs a store with ETAG and TRANSACTIONAL features");
       }
-      return { ...base, state: { name: c.name, store, keyPrefix, actorStateStore } };
+      const outbox = outboxSettings(metadata);
+      return { ...base, state: { name: c.name, store, keyPrefix, actorStateStore, ...(outbox ? { outbox } : {}) } };
     } catch (err) {
       await store.close();
       throw new ComponentInitError(c, err instanceof Error ? err.message : String(err), { cause: err });
     }
   }
   return base;
+}
+
+/** The outbox keys of a state component (semantics.md §7); undefined when it is not an outbox. */
+function outboxSettings(metadata: Readonly<Record<string, string>>): OutboxSettings | undefined {
+  const publishPubsub = lookup(metadata, ["outboxPublishPubsub"]) ?? "";
+  const publishTopic = lookup(metadata, ["outboxPublishTopic"]) ?? "";
+  if (publishPubsub === "" && publishTopic === "") return undefined;
+  if (publishPubsub === "" || publishTopic === "") throw new Error("an outbox needs both outboxPublishPubsub and outboxPublishTopic");
+  const internal = lookup(metadata, ["outboxPubsub"]) ?? "";
+  const discard = (lookup(metadata, ["outboxDiscardWhenMissingState"]) ?? "").toLowerCase() === "true";
+  return { publishPubsub, publishTopic, internalPubsub: internal === "" ? publishPubsub : internal, discardWhenMissingState: discard };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {

@@ -13,6 +13,7 @@ import { sidecarRoutes } from "../api/http/sidecar.js";
 import { stateRoutes } from "../api/http/state.js";
 import { pubsubRoutes } from "../api/http/pubsub.js";
 import { PubSubBlock } from "../blocks/pubsub/pubsub.js";
+import { Outbox } from "../blocks/outbox/outbox.js";
 import type { Route } from "../api/http/router.js";
 import { HealthBlock } from "../blocks/health/health.js";
 import { InvokeBlock } from "../blocks/invoke/invoke.js";
@@ -63,6 +64,9 @@ export async function startRuntime(config: SidecarConfig, logger: Logger): Promi
   pubsub.setPolicies(mergeResiliency(loaded.resources, config.appId));
   const components = new ComponentSet({ appId: config.appId, namespace: config.namespace, logger, state, pubsub, metrics, deny: configuration.components.deny });
   await components.apply(loaded.resources.components, { startup: true });
+  const outbox = new Outbox(config.appId, config.namespace, state, pubsub, logger.child({ scope: "tandem.runtime.outbox" }));
+  state.outboxInterceptor = outbox.intercept;
+  await outbox.start(components.outboxStores());
 
   let channel: AppChannel | undefined;
   let subscriptionsStarted = false;
@@ -189,7 +193,7 @@ export async function startRuntime(config: SidecarConfig, logger: Logger): Promi
       shutdownController.abort();
       stopWatching();
       // Stop pulling first; in-flight deliveries finish (or stay on the broker) within the grace period.
-      await pubsub.stop(config.gracefulShutdownMs);
+      await Promise.all([pubsub.stop(config.gracefulShutdownMs), outbox.stop()]);
       appHealth?.stop();
       const drained = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       for (const s of servers) s.closeIdleConnections();

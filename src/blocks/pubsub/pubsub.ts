@@ -84,6 +84,18 @@ export class PubSubBlock {
     return this.publisher.bulkPublish(this.lookup(req.pubsubname), req);
   }
 
+  /** Publishes ready bytes on a component, bypassing scopes and envelopes: for the sidecar's own topics (outbox). */
+  async publishInternal(pubsubname: string, topic: string, data: Buffer, contentType: string): Promise<void> {
+    const ps = this.lookup(pubsubname);
+    await ps.component.publish({ topic: ps.topicPrefix + topic, data, contentType, metadata: {} });
+  }
+
+  /** Subscribes the sidecar itself (not the app) to one of its own topics; the caller closes it. */
+  subscribeInternal(pubsubname: string, topic: string, handler: MessageHandler): Promise<ActiveSubscription> {
+    const ps = this.lookup(pubsubname);
+    return ps.component.subscribe({ topic: ps.topicPrefix + topic, metadata: {} }, handler);
+  }
+
   /** The subscriptions the app runs now (for the metadata API). */
   subscriptions(): readonly SubscriptionSpec[] {
     return [...this.running.values()].flat().map((r) => r.spec);

@@ -30,7 +30,23 @@ export interface RegisteredStore {
   readonly store: StateStore;
   readonly keyPrefix: KeyPrefixStrategy;
   readonly actorStateStore: boolean;
+  /** Transactional outbox settings from the component's metadata (semantics.md §7). */
+  readonly outbox?: OutboxSettings;
 }
+
+export interface OutboxSettings {
+  readonly publishPubsub: string;
+  readonly publishTopic: string;
+  /** The pubsub carrying the internal topic (default: publishPubsub). */
+  readonly internalPubsub: string;
+  readonly discardWhenMissingState: boolean;
+}
+
+/**
+ * Rewrites a transaction on an outbox store before it commits (publishes the internal messages and
+ * returns the operations to commit, markers included). Set by the runtime; implemented by the outbox.
+ */
+export type OutboxInterceptor = (store: string, settings: OutboxSettings, operations: readonly TransactionItem[], metadata: Metadata) => Promise<readonly TransactionItem[]>;
 
 /** A state item as the API layers hand it over: the value already encoded to bytes. */
 export interface SaveItem {
@@ -167,10 +183,22 @@ export class StateBlock {
     if (!isTransactional(s)) throw stateErrors.transactionsNotSupported(s.name);
   }
 
+  /** Set by the runtime when the outbox is available. */
+  outboxInterceptor: OutboxInterceptor | undefined;
+
   async transaction(req: { storeName: string; operations: readonly TransactionItem[]; metadata: Metadata }): Promise<void> {
     const s = this.lookup(req.storeName);
     if (!isTransactional(s) || !s.store.multi) throw stateErrors.transactionsNotSupported(s.name);
     if (req.operations.length === 0) return;
+    if (s.outbox && this.outboxInterceptor) {
+      const operations = await this.outboxInterceptor(s.name, s.outbox, req.operations, req.metadata);
+      return this.commit(s, operations, req.metadata);
+    }
+    return this.commit(s, req.operations, req.metadata);
+  }
+
+  private async commit(s: RegisteredStore, operations: readonly TransactionItem[], metadata: Metadata): Promise<void> {
+    const req = { operations, metadata };
     const max = s.store.maxOperationsPerTransaction?.();
     if (max !== undefined && req.operations.length > max) throw stateErrors.tooManyTransactionalOps(s.name, req.operations.length, max);
     const ops: TransactionOperation[] = req.operations.map((op) => {
@@ -190,6 +218,7 @@ export class StateBlock {
       }
       throw stateErrors.operationNotSupported(op.operation);
     });
+    if (!s.store.multi) throw stateErrors.transactionsNotSupported(s.name);
     try {
       await s.store.multi({ operations: ops, metadata: req.metadata });
     } catch (err) {
