@@ -41,6 +41,14 @@ async function publishEvent(pubsub: PubSubBlock, ctx: RequestContext): Promise<R
   return noContent;
 }
 
+/** Go's encoding/json key matching: the exact name first, then case-insensitively (`entryID` is `entryId`). */
+function field(o: Record<string, unknown>, name: string): unknown {
+  if (name in o) return o[name];
+  const lower = name.toLowerCase();
+  for (const k of Object.keys(o)) if (k.toLowerCase() === lower) return o[k];
+  return undefined;
+}
+
 const TEXT = /^(text\/|application\/xml)/i;
 
 /** One bulk entry's `event` as bytes, per its content type; a message naming the problem otherwise. */
@@ -71,14 +79,17 @@ async function bulkPublish(pubsub: PubSubBlock, ctx: RequestContext): Promise<Re
   if (!Array.isArray(body)) throw fail("the body must be a JSON array of entries");
   const entries: BulkEventEntry[] = body.map((raw, i) => {
     if (!isRecord(raw)) throw fail(`entry ${i} must be an object`);
-    const entryId = typeof raw.entryId === "string" ? raw.entryId : "";
-    const contentType = typeof raw.contentType === "string" ? raw.contentType : "";
-    const data = entryData(raw.event, contentType);
+    const id = field(raw, "entryId");
+    const entryId = typeof id === "string" ? id : "";
+    const type = field(raw, "contentType");
+    const contentType = typeof type === "string" ? type : "";
+    const data = entryData(field(raw, "event"), contentType);
     if (typeof data === "string") throw fail(`entry ${entryId || i}: ${data}`);
+    const rawMetadata = field(raw, "metadata");
     let metadata: Record<string, string> | undefined;
-    if (isRecord(raw.metadata)) {
+    if (isRecord(rawMetadata)) {
       metadata = {};
-      for (const [k, v] of Object.entries(raw.metadata)) if (typeof v === "string") metadata[k] = v;
+      for (const [k, v] of Object.entries(rawMetadata)) if (typeof v === "string") metadata[k] = v;
     }
     return { entryId, data, contentType, ...(metadata !== undefined ? { metadata } : {}) };
   });

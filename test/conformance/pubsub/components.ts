@@ -5,6 +5,8 @@
  */
 import type { PubSub, PubSubFeature } from "../../../src/blocks/pubsub/contract.js";
 import * as inMemory from "../../../src/components/pubsub/in-memory.js";
+import { redisPubSub } from "./redis-env.js";
+import { rabbitmqPubSub } from "./rabbitmq-env.js";
 import { parseMetadata } from "../../../src/kit/metadata-schema.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 
@@ -92,4 +94,6 @@ export const components: readonly ComponentUnderTest[] = [
     },
   },
   // Each broker component adds its entry below (one line importing its env from a sibling file).
+  redisPubSub,
+  rabbitmqPubSub,
 ];
