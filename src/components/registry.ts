@@ -44,6 +44,7 @@ const table: Readonly<Record<string, AnyEntry>> = {
   "state.mysql": { block: "state", defaultVersion: "v1", versions: { v1: () => import("./state/mysql.js") } },
   // pubsub
   "pubsub.in-memory": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/in-memory.js") } },
+  "pubsub.jetstream": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/jetstream.js") } },
   "pubsub.rabbitmq": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/rabbitmq.js") } },
   "pubsub.redis": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/redis.js") } },
 };

@@ -6,6 +6,7 @@
 import type { PubSub, PubSubFeature } from "../../../src/blocks/pubsub/contract.js";
 import * as inMemory from "../../../src/components/pubsub/in-memory.js";
 import { redisPubSub } from "./redis-env.js";
+import { jetstreamPubSub } from "./jetstream-env.js";
 import { rabbitmqPubSub } from "./rabbitmq-env.js";
 import { parseMetadata } from "../../../src/kit/metadata-schema.js";
 import { silentLogger } from "../../../src/observability/logger.js";
@@ -95,5 +96,6 @@ export const components: readonly ComponentUnderTest[] = [
   },
   // Each broker component adds its entry below (one line importing its env from a sibling file).
   redisPubSub,
+  jetstreamPubSub,
   rabbitmqPubSub,
 ];
