@@ -46,6 +46,7 @@ const table: Readonly<Record<string, AnyEntry>> = {
   "pubsub.in-memory": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/in-memory.js") } },
   "pubsub.jetstream": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/jetstream.js") } },
   "pubsub.rabbitmq": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/rabbitmq.js") } },
+  "pubsub.mqtt3": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/mqtt3.js") } },
   "pubsub.redis": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/redis.js") } },
 };
 

@@ -6,6 +6,7 @@
 import type { PubSub, PubSubFeature } from "../../../src/blocks/pubsub/contract.js";
 import * as inMemory from "../../../src/components/pubsub/in-memory.js";
 import { redisPubSub } from "./redis-env.js";
+import { mqtt3PubSub } from "./mqtt3-env.js";
 import { jetstreamPubSub } from "./jetstream-env.js";
 import { rabbitmqPubSub } from "./rabbitmq-env.js";
 import { parseMetadata } from "../../../src/kit/metadata-schema.js";
@@ -96,6 +97,7 @@ export const components: readonly ComponentUnderTest[] = [
   },
   // Each broker component adds its entry below (one line importing its env from a sibling file).
   redisPubSub,
+  mqtt3PubSub,
   jetstreamPubSub,
   rabbitmqPubSub,
 ];
