@@ -16,8 +16,15 @@ export class Metrics {
   private readonly httpResponseBytes: Histogram<"app_id" | "method" | "status">;
   private readonly componentLoaded: Gauge<"app_id">;
   private readonly componentInit: Counter<"app_id" | "component_type" | "component_name" | "success">;
+  private readonly pubsubEgressCount: Counter<"app_id" | "component" | "namespace" | "success" | "topic">;
+  private readonly pubsubEgressLatency: Histogram<"app_id" | "component" | "namespace" | "success" | "topic">;
+  private readonly pubsubIngressCount: Counter<"app_id" | "component" | "namespace" | "process_status" | "topic">;
+  private readonly pubsubIngressLatency: Histogram<"app_id" | "component" | "namespace" | "process_status" | "topic">;
 
-  constructor(private readonly appId: string) {
+  constructor(
+    private readonly appId: string,
+    private readonly namespace = "",
+  ) {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     this.httpCount = new Counter({ name: "dapr_http_server_request_count", help: "Number of HTTP requests started in server.", labelNames: ["app_id", "method", "status"], registers });
@@ -26,6 +33,12 @@ export class Metrics {
     this.httpResponseBytes = new Histogram({ name: "dapr_http_server_response_bytes", help: "HTTP server response size in bytes.", labelNames: ["app_id", "method", "status"], buckets: SIZE_BUCKETS, registers });
     this.componentLoaded = new Gauge({ name: "dapr_runtime_component_loaded", help: "The number of successfully loaded components.", labelNames: ["app_id"], registers });
     this.componentInit = new Counter({ name: "dapr_runtime_component_init_total", help: "The number of initialized components.", labelNames: ["app_id", "component_type", "component_name", "success"], registers });
+    const egress = ["app_id", "component", "namespace", "success", "topic"] as const;
+    const ingress = ["app_id", "component", "namespace", "process_status", "topic"] as const;
+    this.pubsubEgressCount = new Counter({ name: "dapr_component_pubsub_egress_count", help: "The number of outgoing messages published to the pubsub component.", labelNames: egress, registers });
+    this.pubsubEgressLatency = new Histogram({ name: "dapr_component_pubsub_egress_latencies", help: "The latency of the response from the pubsub component.", labelNames: egress, buckets: LATENCY_BUCKETS_MS, registers });
+    this.pubsubIngressCount = new Counter({ name: "dapr_component_pubsub_ingress_count", help: "The number of incoming messages arriving from the pubsub component.", labelNames: ingress, registers });
+    this.pubsubIngressLatency = new Histogram({ name: "dapr_component_pubsub_ingress_latencies", help: "The consuming app event processing latency.", labelNames: ingress, buckets: LATENCY_BUCKETS_MS, registers });
   }
 
   /** One finished HTTP API request; `method` is the HTTP verb. */
@@ -40,6 +53,20 @@ export class Metrics {
   componentInitialised(type: string, name: string, success: boolean): void {
     this.componentInit.inc({ app_id: this.appId, component_type: type, component_name: name, success: String(success) });
     if (success) this.componentLoaded.inc({ app_id: this.appId });
+  }
+
+  /** One publish to a pub/sub component. */
+  pubsubEgress(component: string, topic: string, success: boolean, ms: number): void {
+    const labels = { app_id: this.appId, component, namespace: this.namespace, success: String(success), topic };
+    this.pubsubEgressCount.inc(labels);
+    this.pubsubEgressLatency.observe(labels, ms);
+  }
+
+  /** One message handled for the app: `status` is success, retry or drop. */
+  pubsubIngress(component: string, topic: string, status: "success" | "retry" | "drop", ms: number): void {
+    const labels = { app_id: this.appId, component, namespace: this.namespace, process_status: status, topic };
+    this.pubsubIngressCount.inc(labels);
+    this.pubsubIngressLatency.observe(labels, ms);
   }
 
   componentRemoved(): void {

@@ -58,9 +58,9 @@ export async function startRuntime(config: SidecarConfig, logger: Logger): Promi
   if (fatal.length > 0) throw new StartupError(`invalid resources:\n${fatal.map(formatProblem).join("\n")}`);
 
   const health = new HealthBlock([TARGET_INIT, ...(config.appPort !== undefined ? [TARGET_APP] : [])]);
-  const metrics = config.enableMetrics && configuration.metric.enabled ? new Metrics(config.appId) : undefined;
+  const metrics = config.enableMetrics && configuration.metric.enabled ? new Metrics(config.appId, config.namespace) : undefined;
   const state = new StateBlock(config.appId);
-  const pubsub = new PubSubBlock(config.appId, logger.child({ scope: "tandem.runtime.pubsub" }));
+  const pubsub = new PubSubBlock(config.appId, logger.child({ scope: "tandem.runtime.pubsub" }), metrics);
   pubsub.setPolicies(mergeResiliency(loaded.resources, config.appId));
   const components = new ComponentSet({ appId: config.appId, namespace: config.namespace, logger, state, pubsub, metrics, deny: configuration.components.deny });
   await components.apply(loaded.resources.components, { startup: true });

@@ -11,6 +11,12 @@ import type { BulkPublishEntry, PubSub, PubSubFeature } from "./contract.js";
 import { canPublish, type TopicScopes } from "./scopes.js";
 import type { BulkPublishEventRequest, BulkPublishEventResponse, PublishEventRequest } from "./types.js";
 
+/** Dapr's pub/sub metrics (dapr_component_pubsub_egress_* / ingress_*), when metrics are on. */
+export interface PubSubMetrics {
+  pubsubEgress(component: string, topic: string, success: boolean, ms: number): void;
+  pubsubIngress(component: string, topic: string, status: "success" | "retry" | "drop", ms: number): void;
+}
+
 /** A pub/sub component as the block holds it. */
 export interface RegisteredPubSub {
   readonly name: string;
@@ -58,6 +64,7 @@ export class Publisher {
   constructor(
     private readonly appId: string,
     private readonly outboundPolicy: (pubsubname: string) => ResolvedPolicy,
+    private readonly metrics: PubSubMetrics | undefined,
   ) {}
 
   /** The bytes to hand to the broker for one event. */
@@ -100,9 +107,12 @@ export class Publisher {
     this.checkTopic(ps, req.topic);
     const { data, contentType } = this.envelope(ps, req.topic, req.data, req.contentType, req.metadata, req);
     const topic = ps.topicPrefix + req.topic;
+    const started = performance.now();
     try {
       await this.withPolicy(ps.name, () => ps.component.publish({ topic, data, contentType, metadata: req.metadata }));
+      this.metrics?.pubsubEgress(ps.name, req.topic, true, performance.now() - started);
     } catch (err) {
+      this.metrics?.pubsubEgress(ps.name, req.topic, false, performance.now() - started);
       if (err instanceof TandemError) throw err;
       throw pubsubErrors.publish(ps.name, ps.type, req.topic, err);
     }

@@ -9,7 +9,7 @@ import type { Logger } from "../../observability/logger.js";
 import { NO_POLICIES, componentPolicy, type ResiliencyPolicies } from "../../resiliency/policies.js";
 import { BulkSubscriber } from "./bulk-subscriber.js";
 import type { ActiveSubscription, MessageHandler } from "./contract.js";
-import { isRawPayload, Publisher, type RegisteredPubSub } from "./publisher.js";
+import { isRawPayload, Publisher, type PubSubMetrics, type RegisteredPubSub } from "./publisher.js";
 import { createRouter } from "./routing.js";
 import { canSubscribe } from "./scopes.js";
 import { Subscriber } from "./subscriber.js";
@@ -36,8 +36,9 @@ export class PubSubBlock {
   constructor(
     private readonly appId: string,
     private readonly logger: Logger,
+    private readonly metrics?: PubSubMetrics,
   ) {
-    this.publisher = new Publisher(appId, (name) => componentPolicy(this.policies, name, "Pubsub", "outbound"));
+    this.publisher = new Publisher(appId, (name) => componentPolicy(this.policies, name, "Pubsub", "outbound"), metrics);
   }
 
   setPolicies(policies: ResiliencyPolicies): void {
@@ -155,6 +156,7 @@ export class PubSubBlock {
       rawPayload: isRawPayload(ps, spec.metadata),
       logger: this.logger,
       stopSignal: this.stopping.signal,
+      ...(this.metrics ? { metrics: this.metrics } : {}),
     });
     return spec.bulkSubscribe?.enabled ? new BulkSubscriber(subscriber, spec.bulkSubscribe).handle : subscriber.handle;
   }

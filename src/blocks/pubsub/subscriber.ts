@@ -10,7 +10,7 @@ import type { ResolvedPolicy } from "../../resiliency/policies.js";
 import { retryDelay, sleep, type RetrySpec } from "../../resiliency/retry.js";
 import { CLOUDEVENT_CONTENT_TYPE, CloudEventError, isExpired, parseCloudEvent, wrapRawPayload, type CloudEvent } from "./cloudevent.js";
 import type { Message, MessageHandler } from "./contract.js";
-import { withTimeout, type RegisteredPubSub } from "./publisher.js";
+import { withTimeout, type PubSubMetrics, type RegisteredPubSub } from "./publisher.js";
 import { RoutingError, type RouteSelector } from "./routing.js";
 import type { DeliveryStatus, EventSink, SubscriptionSpec } from "./types.js";
 
@@ -30,6 +30,7 @@ export interface SubscriberDeps {
   readonly logger: Logger;
   /** Aborts every delivery when the sidecar's shutdown grace period is over. */
   readonly stopSignal: AbortSignal;
+  readonly metrics?: PubSubMetrics;
 }
 
 export class MessageRejected extends Error {}
@@ -65,12 +66,14 @@ export class Subscriber {
     for (let retry = 1; ; retry++) {
       let status: DeliveryStatus;
       let failure = "";
+      const started = performance.now();
       try {
         status = await withTimeout(this.deps.sink.deliver(event, signal), this.deps.policy.timeoutMs);
       } catch (err) {
         status = "RETRY";
         failure = err instanceof Error ? err.message : String(err);
       }
+      this.deps.metrics?.pubsubIngress(this.deps.ps.name, decoded.topic, status === "SUCCESS" ? "success" : status === "DROP" ? "drop" : "retry", performance.now() - started);
       if (status === "SUCCESS") return;
       if (status === "DROP") {
         this.deps.logger.warn(`app dropped event ${String(decoded.event["id"])} on topic ${decoded.topic}`);

@@ -187,6 +187,15 @@ describe("pubsub - publish and deliver", () => {
   });
 });
 
+test("pubsub - publishes and deliveries are counted under Dapr's metric names", async () => {
+  await publish("orders", "counted", "text/plain");
+  await app.waitFor((d) => d.path === "/orders" && event(d).data === "counted");
+  const text = await (await fetch(`http://127.0.0.1:${sc.metricsPort}/metrics`)).text();
+  assert.match(text, /dapr_component_pubsub_egress_count\{[^}]*component="pubsub"[^}]*success="true"[^}]*topic="orders"[^}]*\} [1-9]/);
+  assert.match(text, /dapr_component_pubsub_ingress_count\{[^}]*component="pubsub"[^}]*process_status="success"[^}]*topic="orders"[^}]*\} [1-9]/);
+  assert.match(text, /dapr_component_pubsub_egress_latencies_bucket\{/);
+});
+
 describe("pubsub - routing and statuses", () => {
   test("pubsub - CEL rules pick the route in order, then the default", async () => {
     await publish("routed", JSON.stringify({ n: 50 }), "application/json", "?metadata.cloudevent.type=big");
