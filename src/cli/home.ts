@@ -45,6 +45,28 @@ spec:
 `;
 }
 
+/** The durable local pub/sub: every app on this machine shares one SQLite file, no broker needed. */
+export function pubsubYaml(home: string): string {
+  return `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: pubsub
+spec:
+  type: pubsub.sqlite
+  version: v1
+  metadata:
+  - name: connectionString
+    value: ${JSON.stringify(join(home, "pubsub.db"))}
+`;
+}
+
+function defaultComponents(home: string): InitStep[] {
+  return [
+    writeIfMissing(join(componentsDir(home), "statestore.yaml"), statestoreYaml(home)),
+    writeIfMissing(join(componentsDir(home), "pubsub.yaml"), pubsubYaml(home)),
+  ];
+}
+
 export const CONFIG_YAML = `apiVersion: dapr.io/v1alpha1
 kind: Configuration
 metadata:
@@ -65,18 +87,18 @@ export interface InitStep {
 /** `tandem init`: create the home layout, writing only the files that are missing. */
 export function initHome(home: string): InitStep[] {
   mkdirSync(componentsDir(home), { recursive: true });
-  return [writeIfMissing(join(componentsDir(home), "statestore.yaml"), statestoreYaml(home)), writeIfMissing(configFile(home), CONFIG_YAML)];
+  return [...defaultComponents(home), writeIfMissing(configFile(home), CONFIG_YAML)];
 }
 
 /**
  * `tandem run` on first use: create the defaults it is about to use when they do not exist. An
- * existing components directory is left alone, even when the user removed statestore.yaml from it.
+ * existing components directory is left alone, even when the user removed a default file from it.
  */
 export function ensureDefaults(home: string, parts: { components: boolean; config: boolean }): InitStep[] {
   const steps: InitStep[] = [];
   if (parts.components && !existsSync(componentsDir(home))) {
     mkdirSync(componentsDir(home), { recursive: true });
-    steps.push(writeIfMissing(join(componentsDir(home), "statestore.yaml"), statestoreYaml(home)));
+    steps.push(...defaultComponents(home));
   }
   if (parts.config && !existsSync(configFile(home))) {
     mkdirSync(home, { recursive: true });

@@ -47,6 +47,7 @@ const table: Readonly<Record<string, AnyEntry>> = {
   "pubsub.jetstream": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/jetstream.js") } },
   "pubsub.rabbitmq": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/rabbitmq.js") } },
   "pubsub.mqtt3": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/mqtt3.js") } },
+  "pubsub.sqlite": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/sqlite.js") }, tandemOnly: true },
   "pubsub.redis": { block: "pubsub", defaultVersion: "v1", versions: { v1: () => import("./pubsub/redis.js") } },
 };
 

@@ -9,6 +9,7 @@ import { redisPubSub } from "./redis-env.js";
 import { mqtt3PubSub } from "./mqtt3-env.js";
 import { jetstreamPubSub } from "./jetstream-env.js";
 import { rabbitmqPubSub } from "./rabbitmq-env.js";
+import { sqlitePubSub } from "./sqlite-env.js";
 import { parseMetadata } from "../../../src/kit/metadata-schema.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 
@@ -100,4 +101,5 @@ export const components: readonly ComponentUnderTest[] = [
   mqtt3PubSub,
   jetstreamPubSub,
   rabbitmqPubSub,
+  sqlitePubSub,
 ];
