@@ -1,6 +1,7 @@
 /**
- * Every benchmark in sequence: start-up, state over HTTP, then state on real servers (redis,
- * postgresql v1/v2, mysql, each beside its raw client). `--quick` runs each one briefly to
+ * Every benchmark in sequence: start-up, state over HTTP, state on real servers (redis,
+ * postgresql v1/v2, mysql, each beside its raw client), then pub/sub (redis beside raw ioredis,
+ * then the local pubsub.sqlite). `--quick` runs each one briefly to
  * check the scripts work (its figures mean nothing).
  *
  *   npm run bench                 # build, then the full run (~30 min)
@@ -9,12 +10,14 @@
 import { startupBench } from "./startup.js";
 import { stateHttpBench } from "./state-http.js";
 import { stateStoresBench } from "./state-stores.js";
+import { pubsubBench } from "./pubsub.js";
 import { QUICK } from "./lib/results.js";
 
 const benches: [string, () => Promise<boolean>][] = [
   ["startup", startupBench],
   ["state-http", stateHttpBench],
   ["state-stores", stateStoresBench],
+  ["pubsub", pubsubBench],
 ];
 
 const started = performance.now();

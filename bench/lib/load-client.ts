@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import type { LoadEvent, LoadJob, LoadResult } from "./load-gen.js";
 
-type Message = { ready: true } | { id: number; event: LoadEvent } | { id: number; result: LoadResult } | { id: number; error: string };
+type Message = { ready: true } | { id: number; event: LoadEvent } | { id: number; progress: number } | { id: number; result: LoadResult } | { id: number; error: string };
 
 export class LoadGenerator {
   private jobs = 0;
@@ -23,13 +23,17 @@ export class LoadGenerator {
     return new LoadGenerator(child);
   }
 
-  /** Run one job; `onEvent` is called as the measured window opens and closes. */
-  run(job: LoadJob, onEvent: (e: LoadEvent) => void): Promise<LoadResult> {
+  /**
+   * Run one job; `onEvent` is called as the measured window opens and closes, `onProgress` with the
+   * running count of 2xx answers when the job sets `progressMs`.
+   */
+  run(job: LoadJob, onEvent: (e: LoadEvent) => void, onProgress?: (okTotal: number) => void): Promise<LoadResult> {
     const id = ++this.jobs;
     return new Promise((resolve, reject) => {
       const onMessage = (m: Message) => {
         if (!("id" in m) || m.id !== id) return;
         if ("event" in m) onEvent(m.event);
+        else if ("progress" in m) onProgress?.(m.progress);
         else if ("result" in m) finish(() => resolve(m.result));
         else if ("error" in m) finish(() => reject(new Error(`load generator: ${m.error}`)));
       };

@@ -12,6 +12,7 @@ import { Pool, type Dispatcher } from "undici";
 import { latencyHistogram, summarize, type LatencySummary } from "./histogram.js";
 import { nowMs, tick } from "./clock.js";
 import { openDriver, type DriverJob } from "./raw-drivers.js";
+import { openXadd, type XaddJob } from "./raw-pubsub.js";
 
 export interface RequestShape {
   readonly method: "GET" | "POST";
@@ -27,13 +28,15 @@ export interface LoadJob {
    * Instead of HTTP: storage operations sent by a raw database client in the generator's own
    * process (the baseline of bench/state-stores.ts); `origin` and `requests` are then ignored.
    */
-  readonly driver?: DriverJob;
+  readonly driver?: DriverJob | XaddJob;
   readonly connections: number;
   readonly mode: "open" | "closed";
   /** Requests per second (open loop). */
   readonly rate?: number;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** When set, the running count of 2xx answers (warm-up included) is reported this often (ms). */
+  readonly progressMs?: number;
 }
 
 export interface LoadResult {
@@ -55,11 +58,11 @@ export type LoadEvent = "measure-start" | "measure-end";
 const TIMEOUT_MS = 10_000;
 const DRAIN_MS = 10_000;
 
-export async function runLoad(job: LoadJob, emit: (e: LoadEvent) => void): Promise<LoadResult> {
+export async function runLoad(job: LoadJob, emit: (e: LoadEvent) => void, progress?: (okTotal: number) => void): Promise<LoadResult> {
   if (job.driver !== undefined) {
-    const driver = await openDriver(job.driver, job.connections);
+    const driver = "stream" in job.driver ? await openXadd(job.driver) : await openDriver(job.driver, job.connections);
     try {
-      return job.mode === "open" ? await openLoop(driver.send, job, emit) : await closedLoop(driver.send, job, emit);
+      return await loop(driver.send, job, emit, progress);
     } finally {
       await driver.close();
     }
@@ -72,9 +75,30 @@ export async function runLoad(job: LoadJob, emit: (e: LoadEvent) => void): Promi
   }));
   const sendHttp: Send = (i, done) => send(pool, prepared[i % prepared.length] as Prepared, done);
   try {
-    return job.mode === "open" ? await openLoop(sendHttp, job, emit) : await closedLoop(sendHttp, job, emit);
+    return await loop(sendHttp, job, emit, progress);
   } finally {
     await pool.destroy();
+  }
+}
+
+/** Runs the loop, reporting the running count of 2xx answers (warm-up included) every `job.progressMs` and once at the end. */
+async function loop(sendOne: Send, job: LoadJob, emit: (e: LoadEvent) => void, progress?: (okTotal: number) => void): Promise<LoadResult> {
+  let send = sendOne;
+  let ok = 0;
+  let timer: NodeJS.Timeout | undefined;
+  if (progress !== undefined && job.progressMs !== undefined) {
+    send = (i, done) =>
+      sendOne(i, (status, err) => {
+        if (status !== undefined && status >= 200 && status < 300) ok++;
+        done(status, err);
+      });
+    timer = setInterval(() => progress(ok), job.progressMs);
+  }
+  try {
+    return job.mode === "open" ? await openLoop(send, job, emit) : await closedLoop(send, job, emit);
+  } finally {
+    clearInterval(timer);
+    progress?.(ok);
   }
 }
 

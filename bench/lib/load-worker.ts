@@ -6,7 +6,11 @@
 import { runLoad, type LoadJob } from "./load-gen.js";
 
 process.on("message", ({ id, job }: { id: number; job: LoadJob }) => {
-  runLoad(job, (event) => process.send?.({ id, event })).then(
+  runLoad(
+    job,
+    (event) => process.send?.({ id, event }),
+    (progress) => process.send?.({ id, progress }),
+  ).then(
     (result) => process.send?.({ id, result }),
     (err: unknown) => process.send?.({ id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );

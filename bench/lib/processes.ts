@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { request } from "node:http";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "../../test/harness/ports.js";
@@ -123,7 +123,15 @@ export interface SidecarSpec {
   readonly nodeArgs?: readonly string[];
   /** Extra sidecar flags (e.g. --enable-metrics=false). */
   readonly args?: readonly string[];
+  /** Another build's entry file instead of the default one (a before/after comparison). */
+  readonly main?: string;
 }
+
+/**
+ * The sidecar entry: dist/bundle/main.js, or BENCH_SIDECAR_MAIN (e.g. a copy of the bundle kept
+ * under bench/results/ to measure a change before and after in one sitting).
+ */
+const SIDECAR_MAIN = process.env["BENCH_SIDECAR_MAIN"] ?? MAIN;
 
 export interface StartedSidecar extends Started {
   /** A private temporary directory (resources, databases), removed when the process exits. */
@@ -132,7 +140,9 @@ export interface StartedSidecar extends Started {
 
 /** Spawn `node dist/main.js sidecar` on free loopback ports with its own resources directory. Not awaited: call waitForStatus. */
 export async function spawnSidecar(spec: SidecarSpec): Promise<StartedSidecar> {
-  assertBuilt();
+  const main = spec.main ?? SIDECAR_MAIN;
+  if (main === MAIN) assertBuilt();
+  else if (!existsSync(main)) throw new Error(`${main} is missing`);
   const dir = mkdtempSync(join(tmpdir(), "tandem-bench-"));
   const resourcesDir = join(dir, "resources");
   mkdirSync(resourcesDir);
@@ -145,7 +155,7 @@ export async function spawnSidecar(spec: SidecarSpec): Promise<StartedSidecar> {
     onStop: () => rmSync(dir, { recursive: true, force: true }),
     args: [
       ...(spec.nodeArgs ?? []),
-      MAIN,
+      main,
       "sidecar",
       "--app-id", spec.appId,
       "--dapr-http-port", String(http),

@@ -1,4 +1,5 @@
 /** The publish routes (spec/http-api.md §3), translating the wire to PubSubBlock calls and back. */
+import { jsonBytes } from "../../blocks/pubsub/cloudevent.js";
 import type { PubSubBlock } from "../../blocks/pubsub/pubsub.js";
 import type { BulkEventEntry } from "../../blocks/pubsub/types.js";
 import { pubsubErrors } from "../../errors/index.js";
@@ -55,7 +56,7 @@ const TEXT = /^(text\/|application\/xml)/i;
 function entryData(event: unknown, contentType: string): Buffer | string {
   const media = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
   if (TEXT.test(media)) return typeof event === "string" ? Buffer.from(event) : `event of entry must be a string for content type ${contentType}`;
-  if (media === "application/json" || media === "application/cloudevents+json") return Buffer.from(JSON.stringify(event));
+  if (media === "application/json" || media === "application/cloudevents+json") return jsonBytes(JSON.stringify(event));
   if (media === "application/octet-stream") {
     if (typeof event !== "string") return "event of entry must be a base64 string for content type application/octet-stream";
     return Buffer.from(event, "base64");

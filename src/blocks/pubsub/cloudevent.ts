@@ -3,6 +3,7 @@
  * encoding/json writes a map (sorted), so an envelope reads the same as daprd's. JSON data is
  * embedded as received (validated, not re-encoded).
  */
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 
 export type CloudEvent = Record<string, unknown>;
@@ -47,9 +48,18 @@ export function isCloudEventContentType(contentType: string): boolean {
   return mediaType(contentType) === CLOUDEVENT_CONTENT_TYPE;
 }
 
+/** The last second rfc3339 printed: every publish stamps `time`, and it changes once a second. */
+let lastSecond = NaN;
+let lastStamp = "";
+
 /** RFC3339 with second precision, UTC, as Go's time.RFC3339 prints it. */
 export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastStamp = d.toISOString().replace(/\.\d{3}Z$/, "Z");
+    lastSecond = second;
+  }
+  return lastStamp;
 }
 
 function isValidJson(text: string): boolean {
@@ -61,34 +71,54 @@ function isValidJson(text: string): boolean {
   }
 }
 
-/** `"data":...` for the envelope: JSON embedded, binary base64, anything else a string. */
-function dataMember(contentType: string, data: Buffer): string {
-  if (isBinaryContentType(contentType)) return `"data_base64":${JSON.stringify(data.toString("base64"))}`;
-  const text = data.toString("utf8");
-  if (isJsonContentType(contentType) && text.trim() !== "" && isValidJson(text)) return `"data":${text}`;
-  return `"data":${JSON.stringify(text)}`;
+const DATA_OPEN = Buffer.from('{"data":');
+
+/** Buffers known to hold valid JSON as UTF-8 (JSON.stringify output): embedded without parsing them again. */
+const knownJson = new WeakSet<Buffer>();
+
+/** `JSON.stringify` output as bytes, marked so buildEnvelope embeds it without validating it again. */
+export function jsonBytes(json: string): Buffer {
+  const b = Buffer.from(json);
+  knownJson.add(b);
+  return b;
 }
 
-/** The envelope bytes for a non-raw publish. */
+function embed(data: Buffer, rest: string): Buffer {
+  const tail = Buffer.from(`,${rest}`);
+  return Buffer.concat([DATA_OPEN, data, tail], DATA_OPEN.length + data.length + tail.length);
+}
+
+/**
+ * The envelope bytes for a non-raw publish. `data` comes first (keys are sorted): valid JSON data
+ * is copied as received, next to the encoded rest, instead of being decoded and encoded again;
+ * binary data goes base64 in `data_base64`, anything else as a JSON string.
+ */
 export function buildEnvelope(e: EnvelopeInput): Buffer {
   const contentType = e.contentType === "" ? "text/plain" : e.contentType;
-  const parts = [
-    dataMember(contentType, e.data),
-    `"datacontenttype":${JSON.stringify(contentType)}`,
-    ...(e.expiration !== undefined ? [`"expiration":${JSON.stringify(e.expiration)}`] : []),
-    `"id":${JSON.stringify(e.id ?? randomUUID())}`,
-    `"pubsubname":${JSON.stringify(e.pubsubname)}`,
-    `"source":${JSON.stringify(e.source === "" ? "Dapr" : e.source)}`,
-    `"specversion":"1.0"`,
-    ...(e.subject !== undefined ? [`"subject":${JSON.stringify(e.subject)}`] : []),
-    `"time":${JSON.stringify(rfc3339(e.now))}`,
-    `"topic":${JSON.stringify(e.topic)}`,
-    `"traceid":${JSON.stringify(e.traceid)}`,
-    `"traceparent":${JSON.stringify(e.traceparent)}`,
-    `"tracestate":${JSON.stringify(e.tracestate)}`,
-    `"type":${JSON.stringify(e.type ?? DEFAULT_TYPE)}`,
-  ];
-  return Buffer.from(`{${parts.join(",")}}`);
+  const rest =
+    `"datacontenttype":${JSON.stringify(contentType)}` +
+    (e.expiration !== undefined ? `,"expiration":${JSON.stringify(e.expiration)}` : "") +
+    `,"id":${JSON.stringify(e.id ?? randomUUID())}` +
+    `,"pubsubname":${JSON.stringify(e.pubsubname)}` +
+    `,"source":${JSON.stringify(e.source === "" ? "Dapr" : e.source)}` +
+    `,"specversion":"1.0"` +
+    (e.subject !== undefined ? `,"subject":${JSON.stringify(e.subject)}` : "") +
+    `,"time":${JSON.stringify(rfc3339(e.now))}` +
+    `,"topic":${JSON.stringify(e.topic)}` +
+    `,"traceid":${JSON.stringify(e.traceid)}` +
+    `,"traceparent":${JSON.stringify(e.traceparent)}` +
+    `,"tracestate":${JSON.stringify(e.tracestate)}` +
+    `,"type":${JSON.stringify(e.type ?? DEFAULT_TYPE)}}`;
+  if (isBinaryContentType(contentType)) return Buffer.from(`{"data_base64":${JSON.stringify(e.data.toString("base64"))},${rest}`);
+  const json = isJsonContentType(contentType);
+  if (json && knownJson.has(e.data)) return embed(e.data, rest);
+  const text = e.data.toString("utf8");
+  if (json && text.trim() !== "" && isValidJson(text)) {
+    // Bytes that are not UTF-8 were decoded with replacement characters: embed the decoded text, as before.
+    if (!isUtf8(e.data)) return Buffer.from(`{"data":${text},${rest}`);
+    return embed(e.data, rest);
+  }
+  return Buffer.from(`{"data":${JSON.stringify(text)},${rest}`);
 }
 
 function sortedJson(event: CloudEvent): Buffer {

@@ -43,6 +43,11 @@ function metadataValue(metadata: Readonly<Record<string, string>>, key: string):
   return undefined;
 }
 
+function isEmpty(metadata: Readonly<Record<string, string>>): boolean {
+  for (const _ in metadata) return false;
+  return true;
+}
+
 export function isRawPayload(ps: RegisteredPubSub, metadata: Readonly<Record<string, string>>): boolean {
   const raw = metadataValue(metadata, "rawPayload");
   if (raw === undefined || raw === "") return false;
@@ -69,10 +74,16 @@ export class Publisher {
 
   /** The bytes to hand to the broker for one event. */
   envelope(ps: RegisteredPubSub, topic: string, data: Buffer, contentType: string, metadata: Readonly<Record<string, string>>, trace: { traceparent?: string; tracestate?: string }): { data: Buffer; contentType: string } {
-    if (isRawPayload(ps, metadata)) return { data, contentType: contentType === "" ? "application/octet-stream" : contentType };
     const now = new Date();
-    const exp = expiration(ps, metadata, now);
     const traceparent = trace.traceparent ?? "";
+    // The common case, no request metadata: no raw payload, TTL or cloudevent.* override to look up.
+    if (isEmpty(metadata) && !isCloudEventContentType(contentType)) {
+      const tracestate = trace.tracestate ?? "";
+      const envelope = buildEnvelope({ source: this.appId, topic, pubsubname: ps.name, traceid: traceparent, traceparent, tracestate, now, contentType, data });
+      return { data: envelope, contentType: CLOUDEVENT_CONTENT_TYPE };
+    }
+    if (isRawPayload(ps, metadata)) return { data, contentType: contentType === "" ? "application/octet-stream" : contentType };
+    const exp = expiration(ps, metadata, now);
     const common = { source: this.appId, topic, pubsubname: ps.name, traceid: traceparent, traceparent, tracestate: trace.tracestate ?? "", now, ...(exp !== undefined ? { expiration: exp } : {}) };
     if (isCloudEventContentType(contentType)) {
       try {

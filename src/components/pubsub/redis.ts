@@ -5,7 +5,7 @@
  * Dapr), created from the start of the stream. Tandem choice: an entry whose handler rejected is
  * never XACKed; it stays pending and the pending scan redelivers it after `processingTimeout`.
  */
-import { PublishError, type ActiveSubscription, type MessageHandler, type PublishRequest, type PubSub, type PubSubFeature, type SubscribeRequest } from "../../blocks/pubsub/contract.js";
+import { PublishError, type ActiveSubscription, type BulkPublishRequest, type BulkPublishResponse, type MessageHandler, type PublishRequest, type PubSub, type PubSubFeature, type SubscribeRequest } from "../../blocks/pubsub/contract.js";
 import { defineSchema, lookup, MetadataError, type OptionsOf } from "../../kit/metadata-schema.js";
 import type { Logger } from "../../observability/logger.js";
 import type { ComponentContext } from "../shared/context.js";
@@ -42,7 +42,14 @@ export const metadataSchema = defineSchema({
 });
 export type RedisPubSubOptions = OptionsOf<typeof metadataSchema>;
 
-const FEATURES: readonly PubSubFeature[] = [];
+/** Dapr's Features() is empty; Tandem adds BULK_PUBLISH: the entries' XADDs go in one pipeline. */
+const FEATURES: readonly PubSubFeature[] = ["BULK_PUBLISH"];
+
+/** The entry's `metadata` field: the request metadata as a JSON object of strings ("{}" for none, without stringifying). */
+function metadataField(metadata: Readonly<Record<string, string>>): string {
+  for (const _ in metadata) return JSON.stringify(metadata);
+  return "{}";
+}
 /** How long a blocked XREADGROUP may outlast its BLOCK time before the client gives up on it. */
 const BLOCK_MARGIN_MS = 5_000;
 const DEFAULT_BLOCK_MS = 3_000;
@@ -63,7 +70,7 @@ export class RedisStreamsPubSub implements PubSub {
 
   async publish(req: PublishRequest): Promise<void> {
     const { topic, data } = req;
-    const metadata = JSON.stringify(req.metadata);
+    const metadata = metadataField(req.metadata);
     const { maxLenApprox, streamTTL } = this.options;
     try {
       if (maxLenApprox !== undefined && maxLenApprox > 0) {
@@ -76,6 +83,32 @@ export class RedisStreamsPubSub implements PubSub {
     } catch (err) {
       throw new PublishError(`redis streams: error publishing to topic ${topic}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
+  }
+
+  /**
+   * The entries' XADDs (the same commands as publish) in one pipeline: one write and one round
+   * trip for the batch instead of one promise chain per entry. A failed XADD fails its entry only.
+   */
+  async bulkPublish(req: BulkPublishRequest): Promise<BulkPublishResponse> {
+    const { topic, entries } = req;
+    const { maxLenApprox, streamTTL } = this.options;
+    const trim: (string | number)[] =
+      maxLenApprox !== undefined && maxLenApprox > 0 ? ["MAXLEN", "~", maxLenApprox] : streamTTL !== undefined && streamTTL > 0 ? ["MINID", "~", `${Date.now() - streamTTL}-1`] : [];
+    const pipeline = this.client.pipeline();
+    for (const e of entries) pipeline.call("XADD", topic, ...trim, "*", "data", e.data, "metadata", metadataField(e.metadata));
+    const failed = (error: unknown) => `redis streams: error publishing to topic ${topic}: ${error instanceof Error ? error.message : String(error)}`;
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipeline.exec();
+    } catch (err) {
+      throw new PublishError(failed(err), { cause: err });
+    }
+    if (results === null) throw new PublishError(failed("the pipeline was not executed"));
+    const failedEntries: { entryId: string; error: string }[] = [];
+    results.forEach(([err], i) => {
+      if (err !== null) failedEntries.push({ entryId: entries[i]?.entryId ?? "", error: failed(err) });
+    });
+    return { failedEntries };
   }
 
   async subscribe(req: SubscribeRequest, handler: MessageHandler): Promise<ActiveSubscription> {

@@ -54,8 +54,8 @@ export async function redisEnvironment(topicPrefix: string): Promise<ComponentEn
 
 export const redisPubSub: ComponentUnderTest = {
   name: "pubsub.redis",
-  // Dapr's Features() is empty; message TTL is the block's (CloudEvent expiration).
-  features: [],
+  // Dapr's Features() is empty; message TTL is the block's (CloudEvent expiration). BULK_PUBLISH: one pipeline of XADDs.
+  features: ["BULK_PUBLISH"],
   durable: true,
   consumerGroups: true,
   // XGROUP CREATE ... 0: a new group starts at the beginning of the stream.
