@@ -52,7 +52,9 @@ const result = spawnSync(
     "--import", "tsx",
     "--test",
     "--test-concurrency=4",
-    "--test-timeout=120000",
+    // Per test file under process isolation: the kill tests (10,000 messages, a broker or sidecar
+    // killed mid-stream) take minutes on a loaded 2-core machine.
+    "--test-timeout=600000",
     "--test-reporter=spec", "--test-reporter-destination=stdout",
     "--test-reporter=./scripts/summary-reporter.mjs", "--test-reporter-destination=stdout",
     ...extra,
