@@ -65,6 +65,11 @@ export interface SubscribeRequest {
   readonly topic: string;
   /** Subscription metadata (from the Subscription or `/dapr/subscribe`), e.g. `queueName`, `consumerID`. */
   readonly metadata: Metadata;
+  /**
+   * Let at least this many handlers run at once, above the component's own concurrency setting: a
+   * bulk subscription asks for its batch size, since a batch only fills with messages in flight.
+   */
+  readonly minConcurrency?: number;
 }
 
 export interface ActiveSubscription {

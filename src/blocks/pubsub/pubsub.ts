@@ -136,7 +136,8 @@ export class PubSubBlock {
       }
       try {
         const handler = await this.handlerFor(ps, spec, sink);
-        const active = await ps.component.subscribe({ topic: ps.topicPrefix + spec.topic, metadata: spec.metadata }, handler);
+        const bulk = spec.bulkSubscribe?.enabled ? { minConcurrency: spec.bulkSubscribe.maxMessagesCount } : {};
+        const active = await ps.component.subscribe({ topic: ps.topicPrefix + spec.topic, metadata: spec.metadata, ...bulk }, handler);
         list.push({ spec, active });
         this.logger.info(`subscribed to topic ${spec.topic} on pubsub ${ps.name} (${spec.type.toLowerCase()})`);
       } catch (err) {

@@ -35,7 +35,9 @@ function matches(pattern: string, topic: string): boolean {
 
 class MemorySubscription implements ActiveSubscription {
   private readonly queue: Message[] = [];
-  private running: Promise<void> | undefined;
+  private readonly workers = new Set<Promise<void>>();
+  /** Workers that may still take a message (decremented synchronously as one finds the queue empty). */
+  private active = 0;
   private closed = false;
   private readonly abort = new AbortController();
   /** Ends a redelivery wait early when the subscription closes. */
@@ -45,35 +47,45 @@ class MemorySubscription implements ActiveSubscription {
     readonly pattern: string,
     private readonly handler: MessageHandler,
     private readonly redeliverMs: number,
+    /** Messages handled at once: 1 keeps publish order (a failed message is retried before the next). */
+    private readonly lanes: number,
     private readonly onClose: (s: MemorySubscription) => void,
   ) {}
 
   push(message: Message): void {
     if (this.closed) return;
     this.queue.push(message);
-    this.running ??= this.drain();
+    if (this.active < this.lanes) {
+      this.active += 1;
+      const w: Promise<void> = this.work().finally(() => this.workers.delete(w));
+      this.workers.add(w);
+    }
   }
 
-  private async drain(): Promise<void> {
-    while (!this.closed) {
-      const next = this.queue[0];
-      if (next === undefined) break;
-      try {
-        await this.handler(next, this.abort.signal);
-        this.queue.shift();
-      } catch {
-        if (this.closed) break;
-        await delay(this.redeliverMs, this.stopWaiting.signal);
+  private async work(): Promise<void> {
+    for (;;) {
+      const next = this.closed ? undefined : this.queue.shift();
+      if (next === undefined) {
+        this.active -= 1;
+        return;
+      }
+      for (;;) {
+        try {
+          await this.handler(next, this.abort.signal);
+          break;
+        } catch {
+          if (this.closed) break;
+          await delay(this.redeliverMs, this.stopWaiting.signal);
+        }
       }
     }
-    this.running = undefined;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.stopWaiting.abort();
     this.onClose(this);
-    await this.running;
+    await Promise.all([...this.workers]);
   }
 }
 
@@ -93,7 +105,7 @@ export class InMemoryPubSub implements PubSub {
   }
 
   subscribe(req: SubscribeRequest, handler: MessageHandler): Promise<ActiveSubscription> {
-    const s = new MemorySubscription(req.topic, handler, this.options.redeliverInterval, (x) => this.subscriptions.delete(x));
+    const s = new MemorySubscription(req.topic, handler, this.options.redeliverInterval, Math.max(1, req.minConcurrency ?? 1), (x) => this.subscriptions.delete(x));
     this.subscriptions.add(s);
     return Promise.resolve(s);
   }

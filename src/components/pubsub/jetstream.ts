@@ -167,7 +167,8 @@ export class JetStreamPubSub implements PubSub {
     await this.jsm.consumers.add(stream, consumerConfig(this.options, durable, req.topic));
     const consumer = await this.js.consumers.get(stream, durable);
     const log = this.logger.child({ topic: req.topic, stream, durable });
-    const sub = await JetStreamSubscription.start(this.nc, consumer, handler, this.settings, log, (s) => this.subscriptions.delete(s));
+    const settings = { ...this.settings, concurrency: Math.max(this.settings.concurrency, req.minConcurrency ?? 0) };
+    const sub = await JetStreamSubscription.start(this.nc, consumer, handler, settings, log, (s) => this.subscriptions.delete(s));
     if (this.closing) {
       await sub.close();
       throw new Error("pubsub.jetstream: component closed while subscribing");

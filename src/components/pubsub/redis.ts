@@ -123,7 +123,7 @@ export class RedisStreamsPubSub implements PubSub {
         topic: req.topic,
         group,
         queueDepth: this.options.queueDepth,
-        concurrency: this.options.concurrency,
+        concurrency: Math.max(this.options.concurrency, req.minConcurrency ?? 0),
         processingTimeout: this.options.processingTimeout,
         redeliverInterval: this.options.redeliverInterval,
         blockMs,

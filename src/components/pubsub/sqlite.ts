@@ -149,7 +149,8 @@ export class SqlitePubSub implements PubSub {
       const group = lookup(req.metadata, ["consumerID"]) || this.options.consumerID;
       if (group === "") throw new MetadataError("consumerID", "pubsub.sqlite: a subscription needs a consumerID (the sidecar sets it to the app id)");
       const link = { db: this.db, stmts: this.stmts, writer: this.writer, logger: this.logger };
-      const sub = new SqliteSubscription(req.topic, group, this.options, handler, link, (s) => this.forget(s));
+      const options = { ...this.options, concurrency: Math.max(this.options.concurrency, req.minConcurrency ?? 0) };
+      const sub = new SqliteSubscription(req.topic, group, options, handler, link, (s) => this.forget(s));
       this.subscriptions.add(sub);
       let byTopic = localSubscriptions.get(this.fileKey);
       if (!byTopic) localSubscriptions.set(this.fileKey, (byTopic = new Map<string, Set<SqliteSubscription>>()));
