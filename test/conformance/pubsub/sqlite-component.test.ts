@@ -367,7 +367,7 @@ void describe("pubsub.sqlite component", () => {
         redeliverInterval: 1_000,
         pollInterval: 50,
         batchSize: 100,
-        concurrency: 10,
+        concurrency: 100,
         maxRetention: 86_400_000,
         busyTimeout: 5_000,
       },
