@@ -4,11 +4,11 @@
  * broker's "running" log line; a crash is a SIGKILL (the in-memory state since the last save is
  * lost, as in production), a stop is a SIGTERM (mosquitto saves its database on the way out).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../ports.js";
+import { launchUntilReady, type LaunchedProcess } from "./launch.js";
 
 const BIN = "/usr/sbin/mosquitto";
 const HOST = "127.0.0.1";
@@ -29,11 +29,6 @@ export interface MosquittoServer {
   readonly exited: boolean;
   /** Everything the broker logged so far (for failure messages). */
   log(): string;
-}
-
-function waitForExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
 /**
@@ -62,55 +57,29 @@ export async function startMosquitto(extra: readonly string[] = [], at?: { port:
       "",
     ].join("\n"),
   );
-  const child = spawn(BIN, ["-c", conf], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`mosquitto on port ${port} not ready after ${deadlineMs}ms:\n${log}`));
-    }, deadlineMs);
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      if (READY.test(log)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`mosquitto on port ${port} exited (${code ?? signal}) before it was ready:\n${log}`));
-    });
-  });
+  let proc: LaunchedProcess;
   try {
-    await ready;
+    proc = await launchUntilReady(`mosquitto on port ${port}`, BIN, ["-c", conf], { cwd: dir, ready: READY, deadlineMs });
   } catch (err) {
-    await waitForExit(child);
     if (!at) rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const alive = () => child.exitCode === null && child.signalCode === null;
   return {
     host: HOST,
     port,
     url: `mqtt://${HOST}:${port}`,
     dir,
     get exited() {
-      return !alive();
+      return proc.exited;
     },
-    log: () => log,
+    log: () => proc.log(),
     async stop(keepDir = false) {
-      if (alive()) child.kill("SIGTERM");
-      await waitForExit(child);
+      await proc.stop();
       if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },
-    async kill() {
-      if (alive()) child.kill("SIGKILL");
-      await waitForExit(child);
-    },
+    kill: () => proc.kill(),
     async restart() {
-      if (alive()) throw new Error(`mosquitto on port ${port} is still running; stop(true) or kill() it first`);
+      if (!proc.exited) throw new Error(`mosquitto on port ${port} is still running; stop(true) or kill() it first`);
       return startMosquitto(extra, { port, dir }, deadlineMs);
     },
   };

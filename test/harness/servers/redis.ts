@@ -3,12 +3,13 @@
  * node, a 3-master cluster, and a master + replica + Sentinel set. Readiness is an event (the
  * server's "Ready to accept connections" line) or a state polled against a deadline, never a sleep.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "../ports.js";
+import { launchUntilReady, type LaunchedProcess } from "./launch.js";
 
 const BIN = "/usr/bin/redis-server";
 const HOST = "127.0.0.1";
@@ -26,60 +27,28 @@ export interface RedisServer {
   readonly exited: boolean;
 }
 
-function waitForExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
-}
-
 /** Spawn redis-server with `args` and resolve once its log says `readyLine`. */
 async function launch(args: readonly string[], port: number, dir: string, readyLine: RegExp, deadlineMs = 10_000): Promise<RedisServer> {
-  const child = spawn(BIN, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`redis-server on port ${port} not ready after ${deadlineMs}ms:\n${log}`));
-    }, deadlineMs);
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      if (readyLine.test(log)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server on port ${port} exited (${code ?? signal}) before it was ready:\n${log}`));
-    });
-  });
+  let proc: LaunchedProcess;
   try {
-    await ready;
+    proc = await launchUntilReady(`redis-server on port ${port}`, BIN, args, { cwd: dir, ready: readyLine, deadlineMs });
   } catch (err) {
-    await waitForExit(child);
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  child.stdout?.resume();
-  child.stderr?.resume();
   return {
     host: HOST,
     port,
     address: `${HOST}:${port}`,
     dir,
     get exited() {
-      return child.exitCode !== null || child.signalCode !== null;
+      return proc.exited;
     },
     async stop(keepDir = false) {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await waitForExit(child);
+      await proc.stop();
       if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await waitForExit(child);
-    },
+    kill: () => proc.kill(),
   };
 }
 
