@@ -2,23 +2,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startRedis } from "../../harness/servers/redis.js";
-import { startSidecar } from "../../harness/sidecar.js";
+import { component, startSidecar } from "../../harness/sidecar.js";
 
 test("pubsub - publishing while the broker is down is 500 ERR_PUBSUB_PUBLISH_MESSAGE", async () => {
   const redis = await startRedis();
   const sc = await startSidecar({
     appId: "broker-down",
     resources: {
-      "pubsub.yaml": `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata: {name: pubsub}
-spec:
-  type: pubsub.redis
-  version: v1
-  metadata:
-  - {name: redisHost, value: "${redis.address}"}
-  - {name: redisMaxRetries, value: "0"}
-`,
+      "pubsub.yaml": component("pubsub", "pubsub.redis", { redisHost: redis.address, redisMaxRetries: "0" }),
     },
   });
   try {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { freePort } from "../../harness/ports.js";
 import { startRedis } from "../../harness/servers/redis.js";
-import { startSidecar } from "../../harness/sidecar.js";
+import { component, startSidecar } from "../../harness/sidecar.js";
 import { startSubscriberApp } from "../../harness/subscriber-app.js";
 
 test("pubsub - a bulk subscription on pubsub.redis fills its batch beyond the component's concurrency", async () => {
@@ -22,15 +22,7 @@ test("pubsub - a bulk subscription on pubsub.redis fills its batch beyond the co
     appId: "bulk-redis",
     args: ["--app-port", String(appPort)],
     resources: {
-      "pubsub.yaml": `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata: {name: pubsub}
-spec:
-  type: pubsub.redis
-  version: v1
-  metadata:
-  - {name: redisHost, value: "${redis.address}"}
-`,
+      "pubsub.yaml": component("pubsub", "pubsub.redis", { redisHost: redis.address }),
     },
   });
   try {

@@ -9,7 +9,7 @@ import { after, before, test } from "node:test";
 import { Redis } from "ioredis";
 import { freePort } from "../../harness/ports.js";
 import { startRedis, type RedisServer } from "../../harness/servers/redis.js";
-import { startSidecar, waitUntil } from "../../harness/sidecar.js";
+import { component, startSidecar, waitUntil } from "../../harness/sidecar.js";
 
 let redis: RedisServer;
 let raw: Redis;
@@ -25,16 +25,7 @@ after(async () => {
   await redis?.stop();
 });
 
-const pubsubYaml = (topic: string) => `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata: {name: pubsub}
-spec:
-  type: pubsub.redis
-  version: v1
-  metadata:
-  - {name: redisHost, value: "${redis.address}"}
-  - {name: processingTimeout, value: "1000"}
-  - {name: redeliverInterval, value: "200"}
+const pubsubYaml = (topic: string) => `${component("pubsub", "pubsub.redis", { redisHost: redis.address, processingTimeout: "1000", redeliverInterval: "200" })}
 ---
 apiVersion: dapr.io/v2alpha1
 kind: Subscription

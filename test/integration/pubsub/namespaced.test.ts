@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { Redis } from "ioredis";
 import { freePort } from "../../harness/ports.js";
 import { startRedis } from "../../harness/servers/redis.js";
-import { startSidecar } from "../../harness/sidecar.js";
+import { component, startSidecar } from "../../harness/sidecar.js";
 import { startSubscriberApp } from "../../harness/subscriber-app.js";
 
 test("pubsub - a {namespace} component publishes to <namespace><topic> and delivers the bare topic", async () => {
@@ -20,16 +20,7 @@ test("pubsub - a {namespace} component publishes to <namespace><topic> and deliv
     env: { NAMESPACE: "team-a" },
     args: ["--app-port", String(appPort)],
     resources: {
-      "pubsub.yaml": `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata: {name: pubsub}
-spec:
-  type: pubsub.redis
-  version: v1
-  metadata:
-  - {name: redisHost, value: "${redis.address}"}
-  - {name: consumerID, value: "{namespace}"}
-`,
+      "pubsub.yaml": component("pubsub", "pubsub.redis", { redisHost: redis.address, consumerID: "{namespace}" }),
     },
   });
   try {
