@@ -11,6 +11,7 @@ import type { StateStore } from "../blocks/state/contract.js";
 import { keyPrefixStrategy } from "../blocks/state/key-prefix.js";
 import type { OutboxSettings, RegisteredStore } from "../blocks/state/state.js";
 import { resolveComponentType } from "../components/registry.js";
+import { withTimeout } from "../kit/deferred.js";
 import { lookup, MetadataError, parseMetadata } from "../kit/metadata-schema.js";
 import type { Logger } from "../observability/logger.js";
 import type { ComponentResource } from "../resources/types.js";
@@ -129,20 +130,4 @@ function outboxSettings(metadata: Readonly<Record<string, string>>): OutboxSetti
   const internal = lookup(metadata, ["outboxPubsub"]) ?? "";
   const discard = (lookup(metadata, ["outboxDiscardWhenMissingState"]) ?? "").toLowerCase() === "true";
   return { publishPubsub, publishTopic, internalPubsub: internal === "" ? publishPubsub : internal, discardWhenMissingState: discard };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(onTimeout()), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { pubsubErrors } from "../../errors/index.js";
 import type { Logger } from "../../observability/logger.js";
-import { sleep } from "../../resiliency/retry.js";
+import { sleep } from "../../kit/deferred.js";
 import { CLOUDEVENT_CONTENT_TYPE, isBinaryContentType, isJsonContentType, parseCloudEvent, rfc3339, type CloudEvent } from "../pubsub/cloudevent.js";
 import type { ActiveSubscription, MessageHandler } from "../pubsub/contract.js";
 import type { PubSubBlock } from "../pubsub/pubsub.js";

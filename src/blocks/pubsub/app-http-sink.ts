@@ -5,7 +5,8 @@
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { AppChannel } from "../../channels/contract.js";
-import { retryDelay, sleep, type RetrySpec } from "../../resiliency/retry.js";
+import { sleep } from "../../kit/deferred.js";
+import { retryDelay, type RetrySpec } from "../../resiliency/retry.js";
 import { CLOUDEVENT_CONTENT_TYPE } from "./cloudevent.js";
 import { DiscoveryError, parseProgrammaticSubscriptions } from "./discovery.js";
 import type { BulkTopicEvent, DeliveryStatus, EventSink, SubscriptionSpec, TopicEvent } from "./types.js";

@@ -5,10 +5,10 @@
  * status) retries the entry under the inbound policy, then dead-letters or leaves it to the broker.
  */
 import { randomUUID } from "node:crypto";
-import { retryDelay, sleep } from "../../resiliency/retry.js";
+import { sleep, withTimeout } from "../../kit/deferred.js";
+import { retryDelay } from "../../resiliency/retry.js";
 import { isExpired } from "./cloudevent.js";
 import type { Message, MessageHandler } from "./contract.js";
-import { withTimeout } from "./publisher.js";
 import { MessageRejected, type DecodedMessage, type Subscriber } from "./subscriber.js";
 import type { BulkSubscribeOptions, BulkTopicEvent, DeliveryStatus } from "./types.js";
 

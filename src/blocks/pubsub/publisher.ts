@@ -4,7 +4,8 @@
  */
 import { pubsubErrors } from "../../errors/index.js";
 import { TandemError } from "../../errors/tandem-error.js";
-import { retryDelay, sleep } from "../../resiliency/retry.js";
+import { sleep, withTimeout } from "../../kit/deferred.js";
+import { retryDelay } from "../../resiliency/retry.js";
 import type { ResolvedPolicy } from "../../resiliency/policies.js";
 import { buildEnvelope, CLOUDEVENT_CONTENT_TYPE, CloudEventError, completeCloudEvent, isCloudEventContentType, rfc3339 } from "./cloudevent.js";
 import type { BulkPublishEntry, PubSub, PubSubFeature } from "./contract.js";
@@ -173,21 +174,4 @@ export class Publisher {
       }
     }
   }
-}
-
-export function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
-  if (ms === undefined || ms <= 0) return p;
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

@@ -7,10 +7,11 @@
  */
 import type { Logger } from "../../observability/logger.js";
 import type { ResolvedPolicy } from "../../resiliency/policies.js";
-import { retryDelay, sleep, type RetrySpec } from "../../resiliency/retry.js";
+import { sleep, withTimeout } from "../../kit/deferred.js";
+import { retryDelay, type RetrySpec } from "../../resiliency/retry.js";
 import { CLOUDEVENT_CONTENT_TYPE, CloudEventError, isExpired, parseCloudEvent, wrapRawPayload, type CloudEvent } from "./cloudevent.js";
 import type { Message, MessageHandler } from "./contract.js";
-import { withTimeout, type PubSubMetrics, type RegisteredPubSub } from "./publisher.js";
+import type { PubSubMetrics, RegisteredPubSub } from "./publisher.js";
 import { RoutingError, type RouteSelector } from "./routing.js";
 import type { DeliveryStatus, EventSink, SubscriptionSpec } from "./types.js";
 
